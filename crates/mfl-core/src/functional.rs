@@ -1,0 +1,267 @@
+//! The one kernel: f_ρ, R(ρ), Ψ(θ; ρ), ∇_θΨ(θ; ρ) and F(ρ) for any weighted θ point set.
+//!
+//! With data (x_k, y_k, w_k), k = 1..K, and a measure μ = Σ_m α_m δ_{θ_m}:
+//!
+//! * network  f_k = Σ_m α_m σ(x_k; θ_m)
+//! * risk     R(μ) = Σ_k w_k ℓ(y_k, f_k) (+ s² for label noise of variance s², squared loss)
+//! * residual r_k = ½ w_k ∂_ŷ ℓ(y_k, f_k)
+//! * potential Ψ(θ; μ) = Σ_k r_k σ(x_k; θ) + (λ/2)|θ|², gradient ∇_θΨ likewise
+//! * energy   E(μ) = ½ R(μ) + (λ/2) ∫|θ|² dμ  (the free energy without entropy)
+//!
+//! Cost O(M·K) — the interaction matrix U is never formed. Work is split over data points
+//! (for f) or over evaluation points (for Ψ), each output summed by one thread in a fixed order,
+//! so results are bit-identical for any number of threads.
+
+use crate::data::Data;
+use crate::error::CoreError;
+use crate::loss::{ConvexLoss, Loss};
+use crate::measure::Measure;
+use crate::unit::Unit;
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
+use rayon::prelude::*;
+
+/// Evaluation points per parallel task (rayon costs ~10 µs a call; see DESIGN.md §6).
+const CHUNK: usize = 256;
+
+/// A mean-field problem: unit, loss, data and ridge λ.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeanField {
+    pub unit: Unit,
+    pub loss: Loss,
+    pub data: Data,
+    /// Weight decay λ ≥ 0 in Ψ = … + (λ/2)|θ|².
+    pub lambda: f64,
+}
+
+impl MeanField {
+    /// A validated problem: the unit's input dimension matches the data, λ ≥ 0.
+    pub fn new(unit: Unit, loss: Loss, data: Data, lambda: f64) -> Result<Self, CoreError> {
+        unit.validate()?;
+        if unit.input_dim() != data.dim() {
+            return Err(CoreError::invalid(
+                "unit",
+                format!(
+                    "unit takes inputs of dimension {}, data has dimension {}",
+                    unit.input_dim(),
+                    data.dim()
+                ),
+            ));
+        }
+        if !(lambda >= 0.0 && lambda.is_finite()) {
+            return Err(CoreError::invalid(
+                "lambda",
+                format!("must be ≥ 0, got {lambda}"),
+            ));
+        }
+        if loss == Loss::Logistic && data.y.iter().any(|&y| y != 1.0 && y != -1.0) {
+            return Err(CoreError::invalid("loss", "logistic loss needs labels ±1"));
+        }
+        Ok(MeanField {
+            unit,
+            loss,
+            data,
+            lambda,
+        })
+    }
+
+    /// Parameter dimension D.
+    pub fn theta_dim(&self) -> usize {
+        self.unit.theta_dim()
+    }
+
+    /// f_k = Σ_m α_m σ(x_k; θ_m) into `out` (length K).
+    pub fn network_into(&self, mu: Measure, out: &mut [f64]) {
+        let th = mu.theta.as_standard_layout();
+        let th = th.as_slice().expect("standard layout");
+        let dd = mu.dim().max(1);
+        let alpha = mu.weight.as_standard_layout();
+        let alpha = alpha.as_slice().expect("standard layout");
+        let x = self.data.x.as_slice().expect("standard layout");
+        let d = self.data.dim();
+        out.par_iter_mut().enumerate().for_each(|(k, fk)| {
+            let xk = &x[k * d..(k + 1) * d];
+            let mut s = 0.0;
+            for (t, a) in th.chunks_exact(dd).zip(alpha) {
+                s += a * self.unit.value(xk, t);
+            }
+            *fk = s;
+        });
+    }
+
+    /// f_k for every data point.
+    pub fn network(&self, mu: Measure) -> Array1<f64> {
+        let mut f = Array1::zeros(self.data.len());
+        self.network_into(mu, f.as_slice_mut().expect("contiguous"));
+        f
+    }
+
+    /// R = Σ_k w_k ℓ(y_k, f_k) (+ s² for label noise under the squared loss).
+    pub fn risk_of_network(&self, f: &[f64]) -> f64 {
+        let mut r = 0.0;
+        for ((fk, yk), wk) in f.iter().zip(&self.data.y).zip(&self.data.w) {
+            r += wk * self.loss.value(*yk, *fk);
+        }
+        if self.loss == Loss::Squared {
+            r += self.data.noise_var;
+        }
+        r
+    }
+
+    /// R(μ).
+    pub fn risk(&self, mu: Measure) -> f64 {
+        self.risk_of_network(self.network(mu).as_slice().expect("contiguous"))
+    }
+
+    /// r_k = ½ w_k ∂_ŷ ℓ(y_k, f_k) into `out`.
+    pub fn residual_into(&self, f: &[f64], out: &mut [f64]) {
+        for (((r, fk), yk), wk) in out.iter_mut().zip(f).zip(&self.data.y).zip(&self.data.w) {
+            *r = 0.5 * wk * self.loss.deriv(*yk, *fk);
+        }
+    }
+
+    /// r_k for the network outputs f.
+    pub fn residual(&self, f: &[f64]) -> Array1<f64> {
+        let mut r = Array1::zeros(f.len());
+        self.residual_into(f, r.as_slice_mut().expect("contiguous"));
+        r
+    }
+
+    /// Ψ(θ) = Σ_k r_k σ(x_k; θ) + (λ/2)|θ|² at each row of `at`, into `out`.
+    pub fn potential_of_residual_into(&self, r: &[f64], at: ArrayView2<f64>, out: &mut [f64]) {
+        let at = at.as_standard_layout();
+        let dd = at.ncols().max(1);
+        let th = at.as_slice().expect("standard layout");
+        let x = self.data.x.as_slice().expect("standard layout");
+        let d = self.data.dim();
+        out.par_chunks_mut(CHUNK)
+            .zip(th.par_chunks(CHUNK * dd))
+            .for_each(|(o, t)| {
+                for (om, tm) in o.iter_mut().zip(t.chunks_exact(dd)) {
+                    let mut s = 0.0;
+                    for (xk, rk) in x.chunks_exact(d).zip(r) {
+                        s += rk * self.unit.value(xk, tm);
+                    }
+                    *om = s + 0.5 * self.lambda * tm.iter().map(|v| v * v).sum::<f64>();
+                }
+            });
+    }
+
+    /// Ψ and ∇_θΨ = Σ_k r_k ∇_θσ(x_k; θ) + λθ at each row of `at`.
+    pub fn potential_grad_of_residual_into(
+        &self,
+        r: &[f64],
+        at: ArrayView2<f64>,
+        psi: &mut [f64],
+        mut grad: ArrayViewMut2<f64>,
+    ) {
+        let at = at.as_standard_layout();
+        let dd = at.ncols();
+        let th = at.as_slice().expect("standard layout");
+        let x = self.data.x.as_slice().expect("standard layout");
+        let d = self.data.dim();
+        let g = grad
+            .as_slice_mut()
+            .expect("gradient output must be in standard layout");
+        psi.par_chunks_mut(CHUNK)
+            .zip(g.par_chunks_mut(CHUNK * dd))
+            .zip(th.par_chunks(CHUNK * dd))
+            .for_each(|((p, gc), t)| {
+                let mut tmp = vec![0.0; dd];
+                for ((pm, gm), tm) in p
+                    .iter_mut()
+                    .zip(gc.chunks_exact_mut(dd))
+                    .zip(t.chunks_exact(dd))
+                {
+                    let mut s = 0.0;
+                    gm.iter_mut().for_each(|v| *v = 0.0);
+                    for (xk, rk) in x.chunks_exact(d).zip(r) {
+                        s += rk * self.unit.value_grad(xk, tm, &mut tmp);
+                        for (gi, ti) in gm.iter_mut().zip(&tmp) {
+                            *gi += rk * ti;
+                        }
+                    }
+                    for (gi, ti) in gm.iter_mut().zip(tm) {
+                        *gi += self.lambda * ti;
+                    }
+                    *pm = s + 0.5 * self.lambda * tm.iter().map(|v| v * v).sum::<f64>();
+                }
+            });
+    }
+
+    /// Ψ(θ; μ) at each row of `at`.
+    pub fn potential(&self, mu: Measure, at: ArrayView2<f64>) -> Array1<f64> {
+        let f = self.network(mu);
+        let r = self.residual(f.as_slice().expect("contiguous"));
+        let mut out = Array1::zeros(at.nrows());
+        self.potential_of_residual_into(
+            r.as_slice().expect("contiguous"),
+            at,
+            out.as_slice_mut().expect("contiguous"),
+        );
+        out
+    }
+
+    /// (Ψ, ∇_θΨ)(θ; μ) at each row of `at`.
+    pub fn potential_grad(&self, mu: Measure, at: ArrayView2<f64>) -> (Array1<f64>, Array2<f64>) {
+        let f = self.network(mu);
+        let r = self.residual(f.as_slice().expect("contiguous"));
+        let mut psi = Array1::zeros(at.nrows());
+        let mut grad = Array2::zeros((at.nrows(), at.ncols()));
+        self.potential_grad_of_residual_into(
+            r.as_slice().expect("contiguous"),
+            at,
+            psi.as_slice_mut().expect("contiguous"),
+            grad.view_mut(),
+        );
+        (psi, grad)
+    }
+
+    /// (λ/2) ∫|θ|² dμ.
+    pub fn regulariser(&self, mu: Measure) -> f64 {
+        0.5 * self.lambda * mu.second_moment()
+    }
+
+    /// E(μ) = ½ R(μ) + (λ/2) ∫|θ|² dμ: the free energy without its entropy term.
+    pub fn energy(&self, mu: Measure) -> f64 {
+        0.5 * self.risk(mu) + self.regulariser(mu)
+    }
+
+    /// U(θ, θ') = Σ_k w_k σ(x_k; θ) σ(x_k; θ'), for tests and exact identities on small sets
+    /// (never used by the solvers).
+    pub fn interaction(&self, a: &[f64], b: &[f64]) -> f64 {
+        self.data
+            .x
+            .rows()
+            .into_iter()
+            .zip(self.data.w.iter())
+            .map(|(x, w)| {
+                let x = x.as_slice().expect("contiguous");
+                w * self.unit.value(x, a) * self.unit.value(x, b)
+            })
+            .sum()
+    }
+}
+
+/// Differential entropy term ∫ ρ log ρ dθ ≈ Σ_m ρ_m log ρ_m |cell| (0 log 0 = 0).
+pub fn neg_entropy(rho: &[f64], cell_volume: f64) -> f64 {
+    rho.iter()
+        .map(|&p| if p > 0.0 { p * p.ln() } else { 0.0 })
+        .sum::<f64>()
+        * cell_volume
+}
+
+/// F(ρ) = E(μ_ρ) + T ∫ ρ log ρ on a grid, with μ_ρ the cell centres weighted by ρ_m|cell|.
+pub fn free_energy(
+    mf: &MeanField,
+    mu: Measure,
+    rho: &[f64],
+    cell_volume: f64,
+    temperature: f64,
+) -> f64 {
+    let e = mf.energy(mu);
+    if temperature > 0.0 {
+        e + temperature * neg_entropy(rho, cell_volume)
+    } else {
+        e
+    }
+}
