@@ -1,1 +1,24 @@
-fn main() {}
+//! `mfl`: the command-line front end. See `mfl --help`.
+
+mod cli;
+mod cmd;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    if let Some(n) = args.threads {
+        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
+            eprintln!("error: cannot set up {n} threads: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    match cmd::run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! The TOML configuration: one struct per table, unknown keys rejected, defaults stated.
+//!
+//! Every key is documented in `docs/config.md`; the defaults below are the ones listed there.
+
+use serde::{Deserialize, Serialize};
+
+/// A whole configuration file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub problem: ProblemCfg,
+    pub unit: UnitCfg,
+    pub data: DataCfg,
+    #[serde(default)]
+    pub teacher: Option<TeacherCfg>,
+    #[serde(default)]
+    pub grid: Option<GridCfg>,
+    #[serde(default)]
+    pub init: Option<InitCfg>,
+    #[serde(default)]
+    pub solver: Option<SolverCfg>,
+    #[serde(default)]
+    pub particles: Option<ParticlesCfg>,
+    #[serde(default)]
+    pub compare: Option<CompareCfg>,
+    #[serde(default)]
+    pub output: OutputCfg,
+}
+
+/// `[problem]`: temperature, weight decay and loss.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProblemCfg {
+    /// T ≥ 0 (default 0).
+    pub temperature: f64,
+    /// λ ≥ 0 (default 0).
+    pub lambda: f64,
+    /// "squared" (default) or "logistic".
+    pub loss: String,
+}
+
+impl Default for ProblemCfg {
+    fn default() -> Self {
+        ProblemCfg {
+            temperature: 0.0,
+            lambda: 0.0,
+            loss: "squared".into(),
+        }
+    }
+}
+
+/// `[unit]` (and `[teacher.unit]`): the neuron σ(x; θ).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UnitCfg {
+    /// "ridge" (default) or "periodic".
+    #[serde(default = "ridge")]
+    pub kind: String,
+    /// Ridge: tanh, relu, sigmoid, erf, softplus, linear (default tanh).
+    #[serde(default = "tanh")]
+    pub activation: String,
+    /// Ridge: "w", "a_w" or "w_b" (default "w").
+    #[serde(default = "w")]
+    pub param: String,
+    /// Input dimension d (default 1).
+    #[serde(default = "one")]
+    pub input_dim: usize,
+    /// Periodic: "gaussian" (wrapped Gaussian) or "dirichlet" (default "dirichlet").
+    #[serde(default)]
+    pub kernel: Option<String>,
+    /// Periodic gaussian: width s > 0.
+    #[serde(default)]
+    pub width: Option<f64>,
+    /// Periodic dirichlet: number of frequencies L ≥ 0 (φ = 1 + 2Σ_{l≤L} cos(l u)).
+    #[serde(default)]
+    pub frequencies: Option<usize>,
+    /// Periodic: Fourier coefficients c_0..c_L instead of `frequencies` (φ = c_0 + 2Σ c_l cos(l u)).
+    #[serde(default)]
+    pub coeffs: Option<Vec<f64>>,
+    /// Periodic: θ = (a, position) with σ = a·φ(x − position) (default false).
+    #[serde(default)]
+    pub weighted: bool,
+}
+
+fn ridge() -> String {
+    "ridge".into()
+}
+fn tanh() -> String {
+    "tanh".into()
+}
+fn w() -> String {
+    "w".into()
+}
+fn one() -> usize {
+    1
+}
+
+/// `[data]`: the weighted (x, y) point set.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DataCfg {
+    /// gaussian | two_class | torus | interval | csv | samples
+    pub kind: String,
+    /// gaussian/two_class: "hermite" (default) or "legendre" (composite, on [−truncate, truncate]).
+    #[serde(default)]
+    pub quadrature: Option<String>,
+    /// Quadrature nodes per axis (hermite, torus, interval; default 40), or per panel (legendre; default 8).
+    #[serde(default)]
+    pub nodes: Option<usize>,
+    /// legendre: number of panels (default 32).
+    #[serde(default)]
+    pub panels: Option<usize>,
+    /// legendre: truncation L of the line (default 8).
+    #[serde(default)]
+    pub truncate: Option<f64>,
+    /// gaussian: input covariance C (d × d, default I).
+    #[serde(default)]
+    pub cov: Option<Vec<Vec<f64>>>,
+    /// two_class: Δ, x | y ~ N(0, (1 + yΔ)² I).
+    #[serde(default)]
+    pub delta: Option<f64>,
+    /// interval: bounds (default [-1, 1]).
+    #[serde(default)]
+    pub lo: Option<f64>,
+    #[serde(default)]
+    pub hi: Option<f64>,
+    /// interval: weights sum to (hi − lo)^d (Lebesgue measure) instead of 1 (default false).
+    #[serde(default)]
+    pub lebesgue: bool,
+    /// csv: path (relative to the config file).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// samples: number of points n.
+    #[serde(default)]
+    pub n: Option<usize>,
+    /// samples: seed (default 0).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// samples: "gaussian" (default) or "two_class".
+    #[serde(default)]
+    pub law: Option<String>,
+    /// Standard deviation of Gaussian label noise (default 0): adds its square to R.
+    #[serde(default)]
+    pub noise: f64,
+}
+
+/// `[teacher]`: y(x) = Σ_j c_j σ_t(x; θ_j).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TeacherCfg {
+    /// Teacher neurons θ_j, one row each (length D_t).
+    pub theta: Vec<Vec<f64>>,
+    /// Output weights c_j (default: all 1/J).
+    #[serde(default)]
+    pub coeffs: Option<Vec<f64>>,
+    /// The teacher's unit (default: the student's).
+    #[serde(default)]
+    pub unit: Option<UnitCfg>,
+}
+
+/// `[grid]`: the θ box for the PDE solvers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GridCfg {
+    /// Lower corner, one value per θ axis.
+    pub lo: Vec<f64>,
+    /// Upper corner.
+    pub hi: Vec<f64>,
+    /// Cells per axis.
+    pub cells: Vec<usize>,
+    /// "noflux" (default) or "periodic", per axis.
+    #[serde(default)]
+    pub boundary: Option<Vec<String>>,
+}
+
+/// `[init]`: the initial law ρ₀.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InitCfg {
+    /// gaussian | uniform | mixture | snapshot
+    pub kind: String,
+    /// gaussian: mean (length D).
+    #[serde(default)]
+    pub mean: Option<Vec<f64>>,
+    /// gaussian: covariance (D × D) — or `std` for an isotropic one.
+    #[serde(default)]
+    pub cov: Option<Vec<Vec<f64>>>,
+    #[serde(default)]
+    pub std: Option<f64>,
+    /// uniform: box (default: the grid's).
+    #[serde(default)]
+    pub lo: Option<Vec<f64>>,
+    #[serde(default)]
+    pub hi: Option<Vec<f64>>,
+    /// mixture: weights, means and covariances (or `std`) of the components.
+    #[serde(default)]
+    pub weights: Option<Vec<f64>>,
+    #[serde(default)]
+    pub means: Option<Vec<Vec<f64>>>,
+    #[serde(default)]
+    pub covs: Option<Vec<Vec<Vec<f64>>>>,
+    /// snapshot: an earlier mfl output file and the snapshot index (default: the last).
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub index: Option<usize>,
+}
+
+/// `[solver]`: the PDE time stepping.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SolverCfg {
+    /// "fv" (default).
+    #[serde(default = "fv")]
+    pub scheme: String,
+    /// "explicit" (SSP-RK3, adaptive dt; default) or "implicit" (linearly implicit Euler).
+    #[serde(default = "explicit")]
+    pub stepper: String,
+    /// explicit: fraction of the positivity limit (default 0.5, in (0, 1]).
+    #[serde(default = "half")]
+    pub cfl: f64,
+    /// implicit: the time step.
+    #[serde(default)]
+    pub dt: Option<f64>,
+    /// Final time.
+    pub t_end: f64,
+    /// Abort when dt falls below this (default 1e-12).
+    #[serde(default = "dt_min")]
+    pub dt_min: f64,
+}
+
+fn fv() -> String {
+    "fv".into()
+}
+fn explicit() -> String {
+    "explicit".into()
+}
+fn half() -> f64 {
+    0.5
+}
+fn dt_min() -> f64 {
+    1e-12
+}
+
+/// `[particles]`: the N-neuron noisy SGD.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ParticlesCfg {
+    /// Number of neurons N.
+    pub n: usize,
+    /// Number of independent seeds (default 1).
+    #[serde(default = "one")]
+    pub seeds: usize,
+    /// First seed (default 0); seed s runs with seed + s.
+    #[serde(default)]
+    pub seed: u64,
+    /// Step size η > 0.
+    pub eta: f64,
+    /// Final time t_end (steps = t_end/η).
+    pub t_end: f64,
+    /// "exact" (population/full-batch gradient; default) or "minibatch".
+    #[serde(default = "exact")]
+    pub gradient: String,
+    /// minibatch: B fresh samples per step.
+    #[serde(default)]
+    pub batch: Option<usize>,
+    /// η schedule: "constant" (default) or "inverse_time" (ξ(t) = 1/(1 + t/t0)).
+    #[serde(default)]
+    pub schedule: Option<String>,
+    #[serde(default)]
+    pub t0: Option<f64>,
+    /// Keep particles in the grid's box (reflect at no-flux walls, wrap periodic axes).
+    /// Default: true when a [grid] is given and D ≤ 2.
+    #[serde(default)]
+    pub confine: Option<bool>,
+    /// Record particle positions at the output times (default false).
+    #[serde(default)]
+    pub positions: bool,
+}
+
+fn exact() -> String {
+    "exact".into()
+}
+
+/// `[compare]`: the N sweep.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CompareCfg {
+    /// The values of N.
+    pub n: Vec<usize>,
+    /// Seeds per N.
+    pub seeds: usize,
+}
+
+/// `[output]`: when to record.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputCfg {
+    /// Number of equispaced snapshot times in [0, t_end], both ends included (default 11).
+    pub snapshots: usize,
+    /// Explicit snapshot times (overrides `snapshots`).
+    pub times: Option<Vec<f64>>,
+    /// Diagnostics interval in time units (default t_end/200).
+    pub diagnostics_every: Option<f64>,
+}
+
+impl Default for OutputCfg {
+    fn default() -> Self {
+        OutputCfg {
+            snapshots: 11,
+            times: None,
+            diagnostics_every: None,
+        }
+    }
+}
+
+impl Default for UnitCfg {
+    fn default() -> Self {
+        UnitCfg {
+            kind: ridge(),
+            activation: tanh(),
+            param: w(),
+            input_dim: 1,
+            kernel: None,
+            width: None,
+            frequencies: None,
+            coeffs: None,
+            weighted: false,
+        }
+    }
+}
+
+impl Default for DataCfg {
+    fn default() -> Self {
+        DataCfg {
+            kind: "gaussian".into(),
+            quadrature: None,
+            nodes: None,
+            panels: None,
+            truncate: None,
+            cov: None,
+            delta: None,
+            lo: None,
+            hi: None,
+            lebesgue: false,
+            path: None,
+            n: None,
+            seed: None,
+            law: None,
+            noise: 0.0,
+        }
+    }
+}

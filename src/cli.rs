@@ -1,0 +1,35 @@
+//! Command-line arguments.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Mean-field limit of two-layer neural networks: solve the Fokker–Planck PDE for the neuron
+/// density, simulate the N-neuron network, and measure the O(1/N) gap between them.
+///
+/// Every command reads a TOML config (see docs/config.md and examples/); `--set key=value`
+/// overrides any key, e.g. `--set solver.t_end=0.5 --set grid.cells=[64]`.
+#[derive(Debug, Parser)]
+#[command(name = "mfl", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Worker threads (default: all cores). Results are bit-identical for any value.
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+    /// Override a config key: `--set section.key=value` (a TOML value; repeatable).
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// No progress bar.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and validate a config, then print the resolved problem (dimensions, grid, data,
+    /// quadrature error estimate, T, λ and the explicit scheme's stable time step).
+    Check {
+        /// The TOML config.
+        config: PathBuf,
+    },
+}
