@@ -9,7 +9,9 @@ fn mfl() -> Command {
 }
 
 fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -26,7 +28,10 @@ fn check_with(sets: &[&str]) -> (bool, String) {
         c.arg("--set").arg(s);
     }
     let out = c.output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn assert_rejected(sets: &[&str], needles: &[&str]) {
@@ -40,10 +45,24 @@ fn assert_rejected(sets: &[&str], needles: &[&str]) {
 
 #[test]
 fn good_config_prints_the_resolved_problem() {
-    let out = mfl().arg("check").arg(example("quickstart_1d.toml")).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = mfl()
+        .arg("check")
+        .arg(example("quickstart_1d.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s = String::from_utf8_lossy(&out.stdout);
-    for needle in ["tanh(w·x)", "256 cells", "T = 0.02", "quadrature error estimate", "explicit dt"] {
+    for needle in [
+        "tanh(w·x)",
+        "256 cells",
+        "T = 0.02",
+        "quadrature error estimate",
+        "explicit dt",
+    ] {
         assert!(s.contains(needle), "missing {needle:?} in\n{s}");
     }
 }
@@ -54,10 +73,17 @@ fn bad_values_name_their_key() {
     assert_rejected(&["grid.hi=[-4.0]"], &["grid.hi", "inverted"]);
     assert_rejected(&["grid.lo=[5.0]"], &["grid.hi", "inverted"]);
     assert_rejected(&["data.nodes=0"], &["data.nodes", "0 quadrature nodes"]);
-    assert_rejected(&["teacher.theta=[[1.0, 2.0]]"], &["teacher.theta", "needs 1"]);
+    assert_rejected(
+        &["teacher.theta=[[1.0, 2.0]]"],
+        &["teacher.theta", "needs 1"],
+    );
     assert_rejected(
         &["unit.activation=gelu"],
-        &["unit.activation", "gelu", "tanh, relu, sigmoid, erf, softplus, linear"],
+        &[
+            "unit.activation",
+            "gelu",
+            "tanh, relu, sigmoid, erf, softplus, linear",
+        ],
     );
     assert_rejected(&["problem.lambda=-0.5"], &["problem.lambda"]);
     assert_rejected(&["grid.cells=[64, 64]"], &["grid.cells", "dimension 1"]);
@@ -67,7 +93,10 @@ fn bad_values_name_their_key() {
 }
 
 fn csv_config(csv: &Path) -> PathBuf {
-    let cfg = scratch(&format!("{}.toml", csv.file_name().unwrap().to_string_lossy()));
+    let cfg = scratch(&format!(
+        "{}.toml",
+        csv.file_name().unwrap().to_string_lossy()
+    ));
     std::fs::write(
         &cfg,
         format!(
@@ -81,7 +110,10 @@ fn csv_config(csv: &Path) -> PathBuf {
 
 fn check_file(cfg: &Path) -> (bool, String) {
     let out = mfl().arg("check").arg(cfg).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -98,12 +130,18 @@ fn data_files_are_checked_line_by_line() {
     let ragged = scratch("ragged.csv");
     std::fs::write(&ragged, "x,y\n0.5,1.0\n-1.0\n").unwrap();
     let (ok, err) = check_file(&csv_config(&ragged));
-    assert!(!ok && err.contains("ragged.csv") && err.contains("line 3") && err.contains("columns"), "{err}");
+    assert!(
+        !ok && err.contains("ragged.csv") && err.contains("line 3") && err.contains("columns"),
+        "{err}"
+    );
 
     let nan = scratch("nan.csv");
     std::fs::write(&nan, "0.5,1.0\n0.1,NaN\n").unwrap();
     let (ok, err) = check_file(&csv_config(&nan));
-    assert!(!ok && err.contains("nan.csv") && err.contains("line 2") && err.contains("finite"), "{err}");
+    assert!(
+        !ok && err.contains("nan.csv") && err.contains("line 2") && err.contains("finite"),
+        "{err}"
+    );
 
     let binary = scratch("binary.csv");
     std::fs::write(&binary, [0xffu8, 0xfe, 0x00, 0x41]).unwrap();
@@ -113,7 +151,11 @@ fn data_files_are_checked_line_by_line() {
 
 #[test]
 fn missing_and_malformed_config_files() {
-    let out = mfl().arg("check").arg("/nonexistent/mfl.toml").output().unwrap();
+    let out = mfl()
+        .arg("check")
+        .arg("/nonexistent/mfl.toml")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/mfl.toml"));
     let bad = scratch("bad.toml");

@@ -13,7 +13,11 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
     let t = build::temperature(&cfg)?;
     let dd = mf.theta_dim();
     println!("config      {}", path.display());
-    println!("unit        {}  (θ ∈ R^{dd}, x ∈ R^{})", describe(&mf.unit), mf.unit.input_dim());
+    println!(
+        "unit        {}  (θ ∈ R^{dd}, x ∈ R^{})",
+        describe(&mf.unit),
+        mf.unit.input_dim()
+    );
     println!(
         "data        {} ({} points, weights sum {:.6})",
         cfg.data.kind,
@@ -86,7 +90,10 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
         );
     }
     if let Some(p) = &cfg.particles {
-        println!("particles   N = {}, {} seed(s), η = {}, t_end = {}", p.n, p.seeds, p.eta, p.t_end);
+        println!(
+            "particles   N = {}, {} seed(s), η = {}, t_end = {}",
+            p.n, p.seeds, p.eta, p.t_end
+        );
     }
     println!("ok");
     Ok(())
@@ -102,10 +109,16 @@ fn describe(u: &Unit) -> String {
                 mfl_core::Param::WB => format!("{a}(w·x + b)"),
             }
         }
-        Unit::Periodic { kernel, weighted, .. } => {
+        Unit::Periodic {
+            kernel, weighted, ..
+        } => {
             let k = match kernel {
-                mfl_core::PeriodicKernel::WrappedGaussian { width } => format!("wrapped Gaussian (width {width})"),
-                mfl_core::PeriodicKernel::Fourier { coeffs } => format!("Fourier kernel ({} frequencies)", coeffs.len() - 1),
+                mfl_core::PeriodicKernel::WrappedGaussian { width } => {
+                    format!("wrapped Gaussian (width {width})")
+                }
+                mfl_core::PeriodicKernel::Fourier { coeffs } => {
+                    format!("Fourier kernel ({} frequencies)", coeffs.len() - 1)
+                }
             };
             if *weighted {
                 format!("a·φ(x − θ), φ = {k}")

@@ -15,7 +15,12 @@ fn tanh_aw(d: usize) -> Unit {
 
 fn teacher_problem(loss: Loss) -> MeanField {
     let unit = tanh_aw(1);
-    let teacher = Teacher::new(unit.clone(), array![[1.0, 2.0], [-0.5, -1.0]], vec![1.0, 1.0]).unwrap();
+    let teacher = Teacher::new(
+        unit.clone(),
+        array![[1.0, 2.0], [-0.5, -1.0]],
+        vec![1.0, 1.0],
+    )
+    .unwrap();
     let mut data = Inputs::gauss_hermite(1, 30).label(&teacher, 0.0).unwrap();
     if loss == Loss::Logistic {
         data.y.mapv_inplace(|y| if y >= 0.0 { 1.0 } else { -1.0 });
@@ -26,7 +31,13 @@ fn teacher_problem(loss: Loss) -> MeanField {
 #[test]
 fn particle_risk_equals_direct_finite_network_risk() {
     let mf = teacher_problem(Loss::Squared);
-    let theta = array![[0.3, 1.1], [-0.7, 0.4], [1.2, -2.0], [0.05, 0.9], [-1.5, 3.0]];
+    let theta = array![
+        [0.3, 1.1],
+        [-0.7, 0.4],
+        [1.2, -2.0],
+        [0.05, 0.9],
+        [-1.5, 3.0]
+    ];
     let n = theta.nrows();
     let w = Array1::from_elem(n, 1.0 / n as f64);
     let r = mf.risk(Measure::new(theta.view(), w.view()));
@@ -34,10 +45,18 @@ fn particle_risk_equals_direct_finite_network_risk() {
     let mut direct = 0.0;
     for k in 0..mf.data.len() {
         let x = mf.data.x[[k, 0]];
-        let f: f64 = theta.rows().into_iter().map(|t| t[0] * (t[1] * x).tanh()).sum::<f64>() / n as f64;
+        let f: f64 = theta
+            .rows()
+            .into_iter()
+            .map(|t| t[0] * (t[1] * x).tanh())
+            .sum::<f64>()
+            / n as f64;
         direct += mf.data.w[k] * (mf.data.y[k] - f).powi(2);
     }
-    assert!((r - direct).abs() <= 1e-15 * direct.max(1.0), "{r} vs {direct}");
+    assert!(
+        (r - direct).abs() <= 1e-15 * direct.max(1.0),
+        "{r} vs {direct}"
+    );
 }
 
 /// (F(ρ + ε δ_m) − F(ρ − ε δ_m))/(2ε) = Ψ(θ_m) + T(log ρ_m + 1) + O(ε²): a unit mass at cell m is
@@ -75,7 +94,10 @@ fn potential_is_the_functional_derivative_of_the_free_energy() {
             let exact = psi[m] + temp * (rho[m].ln() + 1.0);
             // truncation ε²·F'''/6 with F''' ~ 1/(ρ_m² |cell|²)·T, round-off ~ 1e-16·|F|/ε
             let tol = eps * eps * temp / (rho[m] * vol).powi(2) + 1e-10;
-            assert!((fd - exact).abs() < tol, "{loss:?} m={m}: fd {fd} vs {exact}");
+            assert!(
+                (fd - exact).abs() < tol,
+                "{loss:?} m={m}: fd {fd} vs {exact}"
+            );
         }
     }
 }
@@ -98,8 +120,13 @@ fn gradient_matches_finite_differences_of_the_potential() {
                 let mut q = at.clone();
                 p[[i, j]] += e;
                 q[[i, j]] -= e;
-                let fd = (mf.potential(mu, p.view())[i] - mf.potential(mu, q.view())[i]) / (2.0 * e);
-                assert!((fd - grad[[i, j]]).abs() < 1e-8, "{loss:?}: {fd} vs {}", grad[[i, j]]);
+                let fd =
+                    (mf.potential(mu, p.view())[i] - mf.potential(mu, q.view())[i]) / (2.0 * e);
+                assert!(
+                    (fd - grad[[i, j]]).abs() < 1e-8,
+                    "{loss:?}: {fd} vs {}",
+                    grad[[i, j]]
+                );
             }
         }
     }
@@ -109,7 +136,10 @@ fn gradient_matches_finite_differences_of_the_potential() {
 fn symmetric_eigenvalues(mut a: Array2<f64>) -> Vec<f64> {
     let n = a.nrows();
     for _sweep in 0..100 {
-        let off: f64 = (0..n).flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[[i, j]].powi(2)).sum();
+        let off: f64 = (0..n)
+            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[[i, j]].powi(2))
+            .sum();
         if off < 1e-30 {
             break;
         }
@@ -157,7 +187,9 @@ fn interaction_kernel_is_positive_semidefinite() {
     // 40 pseudo-random θ ∈ [−2, 2]³ (a fixed LCG: the test does not depend on a RNG crate)
     let mut s = 12345u64;
     let mut next = || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((s >> 11) as f64 / (1u64 << 53) as f64) * 4.0 - 2.0
     };
     let th: Vec<[f64; 3]> = (0..40).map(|_| [next(), next(), next()]).collect();
@@ -172,13 +204,19 @@ fn interaction_kernel_is_positive_semidefinite() {
 #[test]
 fn results_do_not_depend_on_the_number_of_threads() {
     let mf = teacher_problem(Loss::Squared);
-    let theta = Array2::from_shape_fn((3000, 2), |(i, j)| ((i * 7 + j * 3) % 17) as f64 / 5.0 - 1.6);
+    let theta = Array2::from_shape_fn((3000, 2), |(i, j)| {
+        ((i * 7 + j * 3) % 17) as f64 / 5.0 - 1.6
+    });
     let w = Array1::from_elem(3000, 1.0 / 3000.0);
     let run = |n| {
-        rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap().install(|| {
-            let mu = Measure::new(theta.view(), w.view());
-            (mf.risk(mu), mf.potential_grad(mu, theta.view()))
-        })
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .unwrap()
+            .install(|| {
+                let mu = Measure::new(theta.view(), w.view());
+                (mf.risk(mu), mf.potential_grad(mu, theta.view()))
+            })
     };
     let (r1, (p1, g1)) = run(1);
     let (r2, (p2, g2)) = run(2);

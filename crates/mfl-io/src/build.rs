@@ -5,7 +5,9 @@ use crate::error::{at, ConfigError};
 use crate::overrides;
 use mfl_core::data::{Inputs, Teacher};
 use mfl_core::law::{Gaussian, Law};
-use mfl_core::{Activation, Axis, Boundary, Data, Grid, Loss, MeanField, Param, PeriodicKernel, Unit};
+use mfl_core::{
+    Activation, Axis, Boundary, Data, Grid, Loss, MeanField, Param, PeriodicKernel, Unit,
+};
 use ndarray::Array2;
 use std::path::{Path, PathBuf};
 
@@ -20,10 +22,12 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Config, ConfigError> {
 
 /// Parse TOML text named `name` (for messages), apply overrides, deserialise.
 pub fn parse(text: &str, name: &str, sets: &[String]) -> Result<Config, ConfigError> {
-    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
-        path: name.to_string(),
-        msg: e.to_string().trim_end().replace('\n', " "),
-    })?;
+    let mut table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::Parse {
+            path: name.to_string(),
+            msg: e.to_string().trim_end().replace('\n', " "),
+        })?;
     for s in sets {
         overrides::apply(&mut table, s)?;
     }
@@ -72,24 +76,33 @@ pub fn unit(u: &UnitCfg, prefix: &str) -> Result<Unit, ConfigError> {
     }
     let unit = match u.kind.as_str() {
         "ridge" => Unit::Ridge {
-            act: Activation::parse(&u.activation).map_err(|e| ConfigError::key(key("activation"), strip(e)))?,
+            act: Activation::parse(&u.activation)
+                .map_err(|e| ConfigError::key(key("activation"), strip(e)))?,
             param: Param::parse(&u.param).map_err(|e| ConfigError::key(key("param"), strip(e)))?,
             input_dim: u.input_dim,
         },
         "periodic" => {
             let kernel = match u.kernel.as_deref().unwrap_or("dirichlet") {
                 "gaussian" => {
-                    let width = u
-                        .width
-                        .ok_or_else(|| ConfigError::key(key("width"), "a periodic gaussian unit needs a width"))?;
+                    let width = u.width.ok_or_else(|| {
+                        ConfigError::key(key("width"), "a periodic gaussian unit needs a width")
+                    })?;
                     if !(width > 0.0 && width.is_finite()) {
-                        return Err(ConfigError::key(key("width"), format!("must be > 0, got {width}")));
+                        return Err(ConfigError::key(
+                            key("width"),
+                            format!("must be > 0, got {width}"),
+                        ));
                     }
                     PeriodicKernel::WrappedGaussian { width }
                 }
                 "dirichlet" => match (&u.coeffs, u.frequencies) {
                     (Some(c), _) if !c.is_empty() => PeriodicKernel::Fourier { coeffs: c.clone() },
-                    (Some(_), _) => return Err(ConfigError::key(key("coeffs"), "needs at least one coefficient")),
+                    (Some(_), _) => {
+                        return Err(ConfigError::key(
+                            key("coeffs"),
+                            "needs at least one coefficient",
+                        ))
+                    }
                     (None, Some(l)) => PeriodicKernel::dirichlet(l),
                     (None, None) => {
                         return Err(ConfigError::key(
@@ -118,7 +131,8 @@ pub fn unit(u: &UnitCfg, prefix: &str) -> Result<Unit, ConfigError> {
             ))
         }
     };
-    unit.validate().map_err(|e| ConfigError::key(key("input_dim"), strip(e)))?;
+    unit.validate()
+        .map_err(|e| ConfigError::key(key("input_dim"), strip(e)))?;
     Ok(unit)
 }
 
@@ -141,14 +155,19 @@ fn matrix(key: &str, rows: &[Vec<f64>], n: usize) -> Result<Vec<f64>, ConfigErro
 
 /// The teacher of `[teacher]`, checked against the data's input dimension `d`.
 pub fn teacher(cfg: &Config, student: &Unit) -> Result<Option<Teacher>, ConfigError> {
-    let Some(t) = &cfg.teacher else { return Ok(None) };
+    let Some(t) = &cfg.teacher else {
+        return Ok(None);
+    };
     let unit = match &t.unit {
         Some(u) => unit(u, "teacher.unit")?,
         None => student.clone(),
     };
     let dt = unit.theta_dim();
     if t.theta.is_empty() {
-        return Err(ConfigError::key("teacher.theta", "needs at least one neuron"));
+        return Err(ConfigError::key(
+            "teacher.theta",
+            "needs at least one neuron",
+        ));
     }
     for (j, row) in t.theta.iter().enumerate() {
         if row.len() != dt {
@@ -161,13 +180,22 @@ pub fn teacher(cfg: &Config, student: &Unit) -> Result<Option<Teacher>, ConfigEr
             ));
         }
         if row.iter().any(|v| !v.is_finite()) {
-            return Err(ConfigError::key("teacher.theta", format!("neuron {j} has a non-finite value")));
+            return Err(ConfigError::key(
+                "teacher.theta",
+                format!("neuron {j} has a non-finite value"),
+            ));
         }
     }
     let jn = t.theta.len();
-    let coeffs = t.coeffs.clone().unwrap_or_else(|| vec![1.0 / jn as f64; jn]);
-    let theta = Array2::from_shape_vec((jn, dt), t.theta.iter().flatten().copied().collect()).expect("checked");
-    Teacher::new(unit, theta, coeffs).map(Some).map_err(at("teacher.coeffs"))
+    let coeffs = t
+        .coeffs
+        .clone()
+        .unwrap_or_else(|| vec![1.0 / jn as f64; jn]);
+    let theta = Array2::from_shape_vec((jn, dt), t.theta.iter().flatten().copied().collect())
+        .expect("checked");
+    Teacher::new(unit, theta, coeffs)
+        .map(Some)
+        .map_err(at("teacher.coeffs"))
 }
 
 /// The data of `[data]`, with every quadrature's node count multiplied by `refine` (1 for the
@@ -193,14 +221,23 @@ pub fn data(cfg: &Config, base: &Path, refine: usize) -> Result<Data, ConfigErro
         return Err(ConfigError::key("data.noise", "must be ≥ 0"));
     }
     let need_teacher = || {
-        teacher
-            .clone()
-            .ok_or_else(|| ConfigError::key("teacher", format!("data of kind '{}' needs a [teacher] for its labels", dc.kind)))
+        teacher.clone().ok_or_else(|| {
+            ConfigError::key(
+                "teacher",
+                format!(
+                    "data of kind '{}' needs a [teacher] for its labels",
+                    dc.kind
+                ),
+            )
+        })
     };
     let nodes = |default: usize| -> Result<usize, ConfigError> {
         let k = dc.nodes.unwrap_or(default);
         if k == 0 {
-            return Err(ConfigError::key("data.nodes", "must be ≥ 1 (0 quadrature nodes)"));
+            return Err(ConfigError::key(
+                "data.nodes",
+                "must be ≥ 1 (0 quadrature nodes)",
+            ));
         }
         Ok(k * refine)
     };
@@ -318,15 +355,22 @@ pub fn data(cfg: &Config, base: &Path, refine: usize) -> Result<Data, ConfigErro
 /// The mean-field problem of `[problem]`, `[unit]`, `[data]`, `[teacher]`.
 pub fn mean_field(cfg: &Config, base: &Path, refine: usize) -> Result<MeanField, ConfigError> {
     let u = unit(&cfg.unit, "unit")?;
-    let loss = Loss::parse(&cfg.problem.loss).map_err(|e| ConfigError::key("problem.loss", strip(e)))?;
+    let loss =
+        Loss::parse(&cfg.problem.loss).map_err(|e| ConfigError::key("problem.loss", strip(e)))?;
     let lambda = finite("problem.lambda", cfg.problem.lambda)?;
     if lambda < 0.0 {
-        return Err(ConfigError::key("problem.lambda", format!("must be ≥ 0, got {lambda}")));
+        return Err(ConfigError::key(
+            "problem.lambda",
+            format!("must be ≥ 0, got {lambda}"),
+        ));
     }
     temperature(cfg)?;
     let d = data(cfg, base, refine)?;
     if loss == Loss::Logistic && d.noise_var > 0.0 {
-        return Err(ConfigError::key("data.noise", "label noise is only defined for the squared loss"));
+        return Err(ConfigError::key(
+            "data.noise",
+            "label noise is only defined for the squared loss",
+        ));
     }
     MeanField::new(u, loss, d, lambda).map_err(at("problem.loss"))
 }
@@ -341,10 +385,16 @@ pub fn grid(cfg: &Config) -> Result<Grid, ConfigError> {
     if dd > 2 {
         return Err(ConfigError::key(
             "grid",
-            format!("grids are 1D or 2D, but this unit has θ of dimension {dd} (use `mfl particles`)"),
+            format!(
+                "grids are 1D or 2D, but this unit has θ of dimension {dd} (use `mfl particles`)"
+            ),
         ));
     }
-    for (k, len) in [("grid.lo", g.lo.len()), ("grid.hi", g.hi.len()), ("grid.cells", g.cells.len())] {
+    for (k, len) in [
+        ("grid.lo", g.lo.len()),
+        ("grid.hi", g.hi.len()),
+        ("grid.cells", g.cells.len()),
+    ] {
         if len != dd {
             return Err(ConfigError::key(
                 k,
@@ -352,9 +402,15 @@ pub fn grid(cfg: &Config) -> Result<Grid, ConfigError> {
             ));
         }
     }
-    let bounds: Vec<String> = g.boundary.clone().unwrap_or_else(|| vec!["noflux".into(); dd]);
+    let bounds: Vec<String> = g
+        .boundary
+        .clone()
+        .unwrap_or_else(|| vec!["noflux".into(); dd]);
     if bounds.len() != dd {
-        return Err(ConfigError::key("grid.boundary", format!("needs {dd} entries")));
+        return Err(ConfigError::key(
+            "grid.boundary",
+            format!("needs {dd} entries"),
+        ));
     }
     let mut axes = Vec::new();
     for a in 0..dd {
@@ -376,7 +432,10 @@ pub fn grid(cfg: &Config) -> Result<Grid, ConfigError> {
                 format!("axis {a}: empty or inverted box [{lo}, {hi}] (need lo < hi)"),
             ));
         }
-        axes.push(Axis::new(lo, hi, g.cells[a], b).map_err(|e| ConfigError::key("grid.cells", strip(e)))?);
+        axes.push(
+            Axis::new(lo, hi, g.cells[a], b)
+                .map_err(|e| ConfigError::key("grid.cells", strip(e)))?,
+        );
     }
     Grid::new(axes).map_err(at("grid"))
 }
@@ -387,7 +446,11 @@ pub fn law(cfg: &Config, dd: usize, grid: Option<&Grid>) -> Result<Law, ConfigEr
         .init
         .as_ref()
         .ok_or_else(|| ConfigError::key("init", "this command needs an [init] table"))?;
-    let gauss = |key: &str, mean: &[f64], cov: Option<&Vec<Vec<f64>>>, std: Option<f64>| -> Result<Gaussian, ConfigError> {
+    let gauss = |key: &str,
+                 mean: &[f64],
+                 cov: Option<&Vec<Vec<f64>>>,
+                 std: Option<f64>|
+     -> Result<Gaussian, ConfigError> {
         if mean.len() != dd {
             return Err(ConfigError::key(
                 format!("{key}mean"),
@@ -397,9 +460,17 @@ pub fn law(cfg: &Config, dd: usize, grid: Option<&Grid>) -> Result<Law, ConfigEr
         match (cov, std) {
             (Some(c), _) => Gaussian::new(mean.to_vec(), matrix(&format!("{key}cov"), c, dd)?)
                 .map_err(|e| ConfigError::key(format!("{key}cov"), strip(e))),
-            (None, Some(s)) if s > 0.0 => Gaussian::isotropic(mean.to_vec(), s * s).map_err(at("init.std")),
-            (None, Some(s)) => Err(ConfigError::key("init.std", format!("must be > 0, got {s}"))),
-            (None, None) => Err(ConfigError::key(format!("{key}cov"), "a Gaussian needs `cov` or `std`")),
+            (None, Some(s)) if s > 0.0 => {
+                Gaussian::isotropic(mean.to_vec(), s * s).map_err(at("init.std"))
+            }
+            (None, Some(s)) => Err(ConfigError::key(
+                "init.std",
+                format!("must be > 0, got {s}"),
+            )),
+            (None, None) => Err(ConfigError::key(
+                format!("{key}cov"),
+                "a Gaussian needs `cov` or `std`",
+            )),
         }
     };
     match i.kind.as_str() {
@@ -410,11 +481,22 @@ pub fn law(cfg: &Config, dd: usize, grid: Option<&Grid>) -> Result<Law, ConfigEr
         "uniform" => {
             let (lo, hi) = match (&i.lo, &i.hi, grid) {
                 (Some(l), Some(h), _) => (l.clone(), h.clone()),
-                (None, None, Some(g)) => (g.axes.iter().map(|a| a.lo).collect(), g.axes.iter().map(|a| a.hi).collect()),
-                _ => return Err(ConfigError::key("init.lo", "a uniform law needs lo and hi (or a [grid])")),
+                (None, None, Some(g)) => (
+                    g.axes.iter().map(|a| a.lo).collect(),
+                    g.axes.iter().map(|a| a.hi).collect(),
+                ),
+                _ => {
+                    return Err(ConfigError::key(
+                        "init.lo",
+                        "a uniform law needs lo and hi (or a [grid])",
+                    ))
+                }
             };
             if lo.len() != dd || hi.len() != dd {
-                return Err(ConfigError::key("init.lo", format!("lo and hi need {dd} entries")));
+                return Err(ConfigError::key(
+                    "init.lo",
+                    format!("lo and hi need {dd} entries"),
+                ));
             }
             Law::uniform(lo, hi).map_err(|e| ConfigError::key("init.hi", strip(e)))
         }
@@ -431,7 +513,10 @@ pub fn law(cfg: &Config, dd: usize, grid: Option<&Grid>) -> Result<Law, ConfigEr
             }
             Law::mixture(weights, parts).map_err(|e| ConfigError::key("init.weights", strip(e)))
         }
-        "snapshot" => Err(ConfigError::key("init.kind", "a snapshot is read from its file by the caller")),
+        "snapshot" => Err(ConfigError::key(
+            "init.kind",
+            "a snapshot is read from its file by the caller",
+        )),
         other => Err(ConfigError::key(
             "init.kind",
             format!("unknown initial law '{other}'; valid: gaussian, uniform, mixture, snapshot"),

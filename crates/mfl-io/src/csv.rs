@@ -38,7 +38,11 @@ pub fn read_xy(path: &Path, d: usize) -> Result<(Array2<f64>, Array1<f64>), Conf
             return Err(ConfigError::DataFile {
                 path: shown,
                 line: Some(line_no),
-                msg: format!("expected {} columns (x_1..x_{d}, y), found {}", d + 1, vals.len()),
+                msg: format!(
+                    "expected {} columns (x_1..x_{d}, y), found {}",
+                    d + 1,
+                    vals.len()
+                ),
             });
         }
         if let Some(bad) = vals.iter().position(|v| !v.is_finite()) {

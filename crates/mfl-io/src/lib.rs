@@ -7,6 +7,7 @@ pub mod build;
 pub mod config;
 pub mod csv;
 pub mod error;
+pub mod h5;
 pub mod overrides;
 
 pub use config::Config;

@@ -7,7 +7,10 @@ use toml::{Table, Value};
 /// `true`); anything that does not parse as one is taken as a bare string.
 pub fn apply(table: &mut Table, assignment: &str) -> Result<(), ConfigError> {
     let (key, raw) = assignment.split_once('=').ok_or_else(|| {
-        ConfigError::key(assignment, "an override is written key=value, e.g. --set solver.t_end=0.5")
+        ConfigError::key(
+            assignment,
+            "an override is written key=value, e.g. --set solver.t_end=0.5",
+        )
     })?;
     let key = key.trim();
     if key.is_empty() || key.split('.').any(str::is_empty) {
@@ -17,7 +20,9 @@ pub fn apply(table: &mut Table, assignment: &str) -> Result<(), ConfigError> {
     let parts: Vec<&str> = key.split('.').collect();
     let mut cur = table;
     for p in &parts[..parts.len() - 1] {
-        let entry = cur.entry(p.to_string()).or_insert_with(|| Value::Table(Table::new()));
+        let entry = cur
+            .entry(p.to_string())
+            .or_insert_with(|| Value::Table(Table::new()));
         cur = match entry {
             Value::Table(t) => t,
             _ => return Err(ConfigError::key(key, format!("`{p}` is not a table"))),
@@ -29,7 +34,9 @@ pub fn apply(table: &mut Table, assignment: &str) -> Result<(), ConfigError> {
 
 fn parse_value(raw: &str) -> Value {
     match format!("v = {raw}").parse::<Table>() {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| Value::String(raw.to_string())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| Value::String(raw.to_string())),
         Err(_) => Value::String(raw.to_string()),
     }
 }
