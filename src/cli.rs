@@ -32,4 +32,13 @@ pub enum Command {
         /// The TOML config.
         config: PathBuf,
     },
+    /// Solve the mean-field Fokker–Planck PDE on the config's grid (finite volume,
+    /// Scharfetter–Gummel fluxes) and stream snapshots and diagnostics into HDF5.
+    Solve {
+        /// The TOML config.
+        config: PathBuf,
+        /// Output file (default: the config's name with .h5, in the current directory).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
 }

@@ -1,5 +1,8 @@
 //! `mfl`: the command-line front end. See `mfl --help`.
 
+// `!(x >= 0.0)` is deliberate: it rejects NaN along with out-of-range values.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 mod cli;
 mod cmd;
 

@@ -90,8 +90,8 @@ impl Gaussian {
         let g: Vec<f64> = (0..d)
             .map(|_| rng.sample::<f64, _>(StandardNormal))
             .collect();
-        for i in 0..d {
-            out[i] = self.mean[i] + (0..=i).map(|j| self.chol[i * d + j] * g[j]).sum::<f64>();
+        for (i, o) in out.iter_mut().enumerate().take(d) {
+            *o = self.mean[i] + (0..=i).map(|j| self.chol[i * d + j] * g[j]).sum::<f64>();
         }
     }
 }

@@ -12,6 +12,9 @@
 //!
 //! Nothing here knows about files, configurations or terminals.
 
+// `!(x > 0.0)` is deliberate throughout: it rejects NaN along with the out-of-range values.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 pub mod activation;
 pub mod data;
 pub mod error;

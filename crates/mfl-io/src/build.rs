@@ -413,8 +413,8 @@ pub fn grid(cfg: &Config) -> Result<Grid, ConfigError> {
         ));
     }
     let mut axes = Vec::new();
-    for a in 0..dd {
-        let b = match bounds[a].as_str() {
+    for (a, bound) in bounds.iter().enumerate() {
+        let b = match bound.as_str() {
             "noflux" => Boundary::NoFlux,
             "periodic" => Boundary::Periodic,
             other => {

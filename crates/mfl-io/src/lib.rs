@@ -3,12 +3,16 @@
 //! Everything that touches files: TOML configs (serde, unknown keys rejected) validated into
 //! the numerical crates' types, data files, and HDF5 output.
 
+// `!(x > 0.0)` is deliberate: it rejects NaN along with out-of-range values.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 pub mod build;
 pub mod config;
 pub mod csv;
 pub mod error;
 pub mod h5;
 pub mod overrides;
+pub mod record;
 
 pub use config::Config;
 pub use error::ConfigError;

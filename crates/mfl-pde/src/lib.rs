@@ -1,1 +1,33 @@
-//! mfl-pde
+//! # mfl-pde
+//!
+//! Finite-volume solvers for the mean-field Fokker–Planck equation (DESIGN.md §1, §5)
+//!
+//! ∂_t ρ = ∇·(ρ ∇Ψ(θ; ρ)) + T Δρ
+//!
+//! on a 1D or 2D [`mfl_core::Grid`] (each axis with no-flux walls or periodic). A density is a
+//! flat row-major vector of cell values ρ_m (m = i0·n1 + i1) with mass Σ_m ρ_m |cell|.
+//!
+//! * [`potential`] — Ψ(·; ρ) on the cells: a fixed V, or the mean-field potential of
+//!   [`mfl_core::MeanField`] (with a factorised fast path for θ = (a, w) units);
+//! * [`flux`] — Scharfetter–Gummel face fluxes (positive, conservative, exact on Gibbs states);
+//! * [`stepper`] — explicit SSP-RK3 and linearly implicit (frozen-Ψ) backward Euler;
+//! * [`diagnostics`] — mass, risk, free energy, entropy, moments, dissipation, Gibbs residual;
+//! * [`driver`] — the time loop, blow-up detection and the [`driver::Observer`] interface;
+//! * [`histogram`] — particles binned to a grid density.
+//!
+//! Nothing here knows about files, configurations or terminals.
+
+pub mod diagnostics;
+pub mod driver;
+pub mod error;
+pub mod flux;
+pub mod histogram;
+pub mod potential;
+pub mod stepper;
+
+pub use diagnostics::{diagnose, Diagnostics};
+pub use driver::{solve, FvProblem, NoObserver, Observer, Recorder, RunOptions, StepperChoice};
+pub use error::PdeError;
+pub use histogram::histogram;
+pub use potential::{Energy, FixedPotential, MeanFieldPotential, PotentialField};
+pub use stepper::{ExplicitSsprk3, ImplicitSg, Stepper};

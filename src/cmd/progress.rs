@@ -1,0 +1,48 @@
+//! A progress bar over model time (indicatif), silent with `--quiet` or when stderr is not a
+//! terminal.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Progress of a run from t = 0 to t_end.
+pub struct Progress {
+    bar: ProgressBar,
+    t_end: f64,
+}
+
+const TICKS: u64 = 10_000;
+
+impl Progress {
+    /// A bar labelled `what`; hidden when `quiet`.
+    pub fn new(t_end: f64, quiet: bool, what: &str) -> Self {
+        let bar = if quiet {
+            ProgressBar::hidden()
+        } else {
+            let b = ProgressBar::with_draw_target(Some(TICKS), ProgressDrawTarget::stderr());
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{prefix} [{elapsed_precise}] {bar:30} {percent:>3}% {msg} (eta {eta})",
+                )
+                .expect("valid template"),
+            );
+            b.set_prefix(what.to_string());
+            b
+        };
+        Progress { bar, t_end }
+    }
+
+    /// Advance to model time t with a status message.
+    pub fn set(&mut self, t: f64, msg: &str) {
+        let frac = if self.t_end > 0.0 {
+            (t / self.t_end).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        self.bar.set_position((frac * TICKS as f64) as u64);
+        self.bar.set_message(msg.to_string());
+    }
+
+    /// Leave the final state on screen.
+    pub fn finish(&self) {
+        self.bar.finish();
+    }
+}

@@ -1,0 +1,242 @@
+//! `mfl solve CONFIG [-o OUT.h5]`: the finite-volume PDE run, streamed into HDF5.
+
+use super::progress::Progress;
+use super::{output_path, resolved_config, CmdResult};
+use mfl_core::Grid;
+use mfl_io::config::Config;
+use mfl_io::h5::{read_array, OutputFile};
+use mfl_io::record::{write_grid, SolveWriter};
+use mfl_io::{build, ConfigError};
+use mfl_pde::{Diagnostics, FvProblem, MeanFieldPotential, Observer, RunOptions, StepperChoice};
+use std::path::Path;
+
+/// Everything a PDE run needs, resolved from a config.
+pub struct SolveSetup {
+    pub problem: FvProblem,
+    pub rho0: Vec<f64>,
+    pub opts: RunOptions,
+}
+
+/// Snapshot times of `[output]` for a run to `t_end`.
+pub fn snapshot_times(cfg: &Config, t_end: f64) -> Result<Vec<f64>, ConfigError> {
+    match &cfg.output.times {
+        Some(ts) => {
+            if let Some(bad) = ts.iter().find(|&&t| !(0.0..=t_end).contains(&t)) {
+                return Err(ConfigError::key(
+                    "output.times",
+                    format!("{bad} is outside [0, t_end = {t_end}]"),
+                ));
+            }
+            Ok(ts.clone())
+        }
+        None => {
+            let n = cfg.output.snapshots;
+            if n == 0 {
+                return Ok(vec![]);
+            }
+            if n == 1 {
+                return Ok(vec![t_end]);
+            }
+            Ok((0..n).map(|i| t_end * i as f64 / (n - 1) as f64).collect())
+        }
+    }
+}
+
+/// The initial density on `grid`: a law of `[init]`, or a snapshot of an earlier output.
+pub fn initial_density(
+    cfg: &Config,
+    base: &Path,
+    grid: &Grid,
+) -> Result<Vec<f64>, Box<dyn std::error::Error>> {
+    let init = cfg
+        .init
+        .as_ref()
+        .ok_or_else(|| ConfigError::key("init", "`mfl solve` needs an [init] table"))?;
+    if init.kind == "snapshot" {
+        let file = init.file.as_ref().ok_or_else(|| {
+            ConfigError::key("init.file", "a snapshot needs the file it is read from")
+        })?;
+        let path = base.join(file);
+        let d = read_array(&path, "/density")?;
+        let n = d.shape()[0];
+        if n == 0 {
+            return Err(format!("{}: /density has no snapshots", path.display()).into());
+        }
+        let i = init.index.unwrap_or(n - 1);
+        if i >= n {
+            return Err(ConfigError::key(
+                "init.index",
+                format!(
+                    "{} has {n} snapshots, index {i} is past the end",
+                    path.display()
+                ),
+            )
+            .into());
+        }
+        let frame = d.index_axis(ndarray::Axis(0), i);
+        if frame.shape() != grid.shape().as_slice() {
+            return Err(ConfigError::key(
+                "init.file",
+                format!(
+                    "{}: snapshot shape {:?} does not match the grid {:?}",
+                    path.display(),
+                    frame.shape(),
+                    grid.shape()
+                ),
+            )
+            .into());
+        }
+        let rho: Vec<f64> = frame.iter().copied().collect();
+        if rho.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
+            return Err(format!(
+                "{}: snapshot {i} has negative or non-finite values",
+                path.display()
+            )
+            .into());
+        }
+        return Ok(rho);
+    }
+    let law = build::law(cfg, grid.dim(), Some(grid))?;
+    Ok(law
+        .on_grid(grid)
+        .map_err(|e| ConfigError::key("init", e.to_string()))?)
+}
+
+/// Resolve a config into a PDE problem, initial density and run options.
+pub fn setup(cfg: &Config, base: &Path) -> Result<SolveSetup, Box<dyn std::error::Error>> {
+    let mf = build::mean_field(cfg, base, 1)?;
+    let grid = build::grid(cfg)?;
+    let temperature = build::temperature(cfg)?;
+    let s = cfg
+        .solver
+        .as_ref()
+        .ok_or_else(|| ConfigError::key("solver", "`mfl solve` needs a [solver] table"))?;
+    if s.scheme != "fv" {
+        return Err(ConfigError::key(
+            "solver.scheme",
+            format!("unknown scheme '{}'; valid: fv", s.scheme),
+        )
+        .into());
+    }
+    if !(s.t_end > 0.0 && s.t_end.is_finite()) {
+        return Err(
+            ConfigError::key("solver.t_end", format!("must be > 0, got {}", s.t_end)).into(),
+        );
+    }
+    let stepper = match s.stepper.as_str() {
+        "explicit" => {
+            if !(s.cfl > 0.0 && s.cfl <= 1.0) {
+                return Err(ConfigError::key(
+                    "solver.cfl",
+                    format!("must be in (0, 1], got {}", s.cfl),
+                )
+                .into());
+            }
+            StepperChoice::Explicit { cfl: s.cfl }
+        }
+        "implicit" => {
+            let dt = s.dt.ok_or_else(|| {
+                ConfigError::key("solver.dt", "the implicit stepper needs a time step dt")
+            })?;
+            if !(dt > 0.0 && dt.is_finite()) {
+                return Err(ConfigError::key("solver.dt", format!("must be > 0, got {dt}")).into());
+            }
+            StepperChoice::Implicit { dt }
+        }
+        other => {
+            return Err(ConfigError::key(
+                "solver.stepper",
+                format!("unknown stepper '{other}'; valid: explicit, implicit"),
+            )
+            .into())
+        }
+    };
+    let every = cfg.output.diagnostics_every.unwrap_or(s.t_end / 200.0);
+    if !(every >= 0.0) {
+        return Err(ConfigError::key("output.diagnostics_every", "must be ≥ 0").into());
+    }
+    let opts = RunOptions {
+        t_end: s.t_end,
+        stepper,
+        snapshot_times: snapshot_times(cfg, s.t_end)?,
+        diagnostics_every: every,
+        dt_min: s.dt_min,
+    };
+    let rho0 = initial_density(cfg, base, &grid)?;
+    let field =
+        MeanFieldPotential::new(mf, &grid).map_err(|e| ConfigError::key("grid", e.to_string()))?;
+    let problem = FvProblem::new(grid, temperature, Box::new(field))
+        .map_err(|e| ConfigError::key("grid", e.to_string()))?;
+    Ok(SolveSetup {
+        problem,
+        rho0,
+        opts,
+    })
+}
+
+/// Both observers: the file first, then the progress bar.
+struct Both<'a, 'b> {
+    file: SolveWriter<'a>,
+    bar: &'b mut Progress,
+}
+
+impl Observer for Both<'_, '_> {
+    fn diagnostics(&mut self, d: &Diagnostics) -> Result<(), String> {
+        self.file.diagnostics(d)?;
+        self.bar.set(
+            d.t,
+            &format!(
+                "t={:.4} dt={:.2e} R={} F={:.6e}",
+                d.t,
+                d.dt,
+                d.risk.map_or("-".into(), |r| format!("{r:.6e}")),
+                d.free_energy
+            ),
+        );
+        Ok(())
+    }
+    fn snapshot(&mut self, t: f64, rho: &[f64]) -> Result<(), String> {
+        self.file.snapshot(t, rho)
+    }
+}
+
+pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> CmdResult {
+    let cfg = build::load(path, sets)?;
+    let base = build::base_dir(path);
+    let SolveSetup {
+        problem,
+        rho0,
+        opts,
+    } = setup(&cfg, &base)?;
+    let out_path = output_path(path, out);
+    let mut file = OutputFile::create(&out_path, "solve", &resolved_config(&cfg))?;
+    write_grid(&file, &problem.grid)?;
+    file.set_attr("/", "solver", &format!("fv {:?}", opts.stepper))?;
+    let mut bar = Progress::new(opts.t_end, quiet, "solve");
+    let result = {
+        let mut obs = Both {
+            file: SolveWriter::new(&mut file, &problem.grid),
+            bar: &mut bar,
+        };
+        mfl_pde::solve(&problem, rho0, &opts, &mut obs)
+    };
+    bar.finish();
+    match result {
+        Ok(_) => {
+            file.finish("complete")?;
+            if !quiet {
+                eprintln!("wrote {}", out_path.display());
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            let _ = file.finish(&format!("failed: {msg}"));
+            Err(format!(
+                "{msg} ({} keeps the snapshots before it, marked status = failed)",
+                out_path.display()
+            )
+            .into())
+        }
+    }
+}
