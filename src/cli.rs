@@ -41,4 +41,9 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Summarise an output file: command, status, datasets and shapes, time range, final R and F.
+    Inspect {
+        /// An HDF5 file written by mfl.
+        file: PathBuf,
+    },
 }

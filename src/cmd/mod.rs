@@ -1,8 +1,9 @@
 //! One module per subcommand.
 
-mod check;
-mod progress;
-mod solve;
+pub mod check;
+pub mod inspect;
+pub mod progress;
+pub mod solve;
 
 use crate::cli::{Cli, Command};
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ pub type CmdResult = Result<(), Box<dyn std::error::Error>>;
 pub fn run(args: &Cli) -> CmdResult {
     match &args.command {
         Command::Check { config } => check::run(config, &args.sets),
+        Command::Inspect { file } => inspect::run(file),
         Command::Solve { config, output } => {
             solve::run(config, &args.sets, output.as_deref(), args.quiet)
         }
