@@ -1,0 +1,403 @@
+//! The particle system and one step of noisy gradient descent (mean-field Langevin dynamics):
+//!
+//! θ_i ← θ_i − η_k ∇_θΨ(θ_i; ρ_N) + √(2 T_k η_k) g_i,   g_i ~ N(0, I_D),   t_{k+1} = t_k + η_k,
+//!
+//! with ρ_N = (1/N) Σ_i δ_{θ_i}, η_k = η ξ(t_k) and T_k = T(t_k), followed by the boundary map of
+//! every axis. ∇Ψ comes from mfl-core's one kernel: f_k = Σ_i (1/N) σ(x_k; θ_i)
+//! ([`MeanField::network_into`]), r_k = ½ w_k ∂_ŷℓ(y_k, f_k) ([`MeanField::residual_into`]),
+//! ∇Ψ(θ_i) = Σ_k r_k ∇_θσ(x_k; θ_i) + λθ_i ([`MeanField::potential_grad_of_residual_into`]).
+
+use crate::boundary::AxisBoundary;
+use crate::error::ParticleError;
+use crate::init::Init;
+use crate::rng::{key, stream_rng, BATCH_STREAM};
+use crate::sampler::DataSampler;
+use crate::schedule::{StepSchedule, Temperature};
+use mfl_core::{MeanField, Measure};
+use ndarray::{Array1, Array2, ArrayView2};
+use rand::RngExt;
+use rand_distr::StandardNormal;
+use rayon::prelude::*;
+use std::sync::Arc;
+
+/// Particles per parallel task in the update (rayon costs ~10 µs a call; DESIGN.md §6).
+const UPDATE_CHUNK: usize = 1024;
+
+/// Which data the gradient ∇Ψ(·; ρ_N) is computed on.
+#[derive(Debug, Clone)]
+pub enum Gradient {
+    /// The data of the problem's [`MeanField`]: a population quadrature (mean-field Langevin
+    /// with the exact population gradient) or the full batch of a finite data set.
+    Exact,
+    /// A fresh minibatch of `batch` samples (weights 1/B) from `sampler` at every step
+    /// (online / noisy SGD); the batch of step k is drawn from stream 2⁶³, slot k + 1.
+    Minibatch {
+        /// Minibatch size B ≥ 1.
+        batch: usize,
+        /// The law of (x, y) the batches are drawn from.
+        sampler: Arc<dyn DataSampler>,
+    },
+}
+
+/// Everything that defines a run except the seed: problem, N, step size and schedules,
+/// gradient mode, boundaries and initial law.
+#[derive(Debug, Clone)]
+pub struct Dynamics {
+    /// Unit, loss, ridge λ and (for [`Gradient::Exact`]) the training data.
+    pub problem: MeanField,
+    /// Number of particles N ≥ 1.
+    pub n: usize,
+    /// Base step size η > 0.
+    pub eta: f64,
+    /// η_k = η ξ(t_k).
+    pub step_schedule: StepSchedule,
+    /// T_k = T(t_k).
+    pub temperature: Temperature,
+    /// Exact or minibatch gradient.
+    pub gradient: Gradient,
+    /// One per θ-axis, or empty for all [`AxisBoundary::Free`].
+    pub boundaries: Vec<AxisBoundary>,
+    /// How θ_i(0) are drawn.
+    pub init: Init,
+}
+
+impl Dynamics {
+    /// Noiseless full-batch gradient descent with constant step η on free axes; refine with the
+    /// `with_*` methods. Validated.
+    pub fn new(problem: MeanField, n: usize, eta: f64, init: Init) -> Result<Self, ParticleError> {
+        let d = Dynamics {
+            problem,
+            n,
+            eta,
+            step_schedule: StepSchedule::Constant,
+            temperature: Temperature::Constant(0.0),
+            gradient: Gradient::Exact,
+            boundaries: Vec::new(),
+            init,
+        };
+        d.validate()?;
+        Ok(d)
+    }
+
+    /// Set the temperature schedule T(t).
+    pub fn with_temperature(mut self, t: Temperature) -> Result<Self, ParticleError> {
+        self.temperature = t;
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// Set the step-size schedule ξ(t).
+    pub fn with_step_schedule(mut self, s: StepSchedule) -> Result<Self, ParticleError> {
+        self.step_schedule = s;
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// Set the gradient mode.
+    pub fn with_gradient(mut self, g: Gradient) -> Result<Self, ParticleError> {
+        self.gradient = g;
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// Set the per-axis boundaries (length D, or empty for free axes).
+    pub fn with_boundaries(mut self, b: Vec<AxisBoundary>) -> Result<Self, ParticleError> {
+        self.boundaries = b;
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// Parameter dimension D.
+    pub fn dim(&self) -> usize {
+        self.problem.theta_dim()
+    }
+
+    /// Check N ≥ 1, η > 0 finite, schedules, dimensions of init and boundaries against the
+    /// unit's θ, and the minibatch against its sampler.
+    pub fn validate(&self) -> Result<(), ParticleError> {
+        if self.n == 0 {
+            return Err(ParticleError::NoParticles);
+        }
+        if !(self.eta > 0.0 && self.eta.is_finite()) {
+            return Err(ParticleError::BadStepSize(self.eta));
+        }
+        self.step_schedule.validate()?;
+        self.temperature.validate()?;
+        let dd = self.dim();
+        if self.init.dim() != dd {
+            return Err(ParticleError::DimensionMismatch {
+                what: "init".into(),
+                expected: dd,
+                got: self.init.dim(),
+            });
+        }
+        self.init.validate(self.n)?;
+        if !self.boundaries.is_empty() && self.boundaries.len() != dd {
+            return Err(ParticleError::DimensionMismatch {
+                what: "boundaries".into(),
+                expected: dd,
+                got: self.boundaries.len(),
+            });
+        }
+        for (a, b) in self.boundaries.iter().enumerate() {
+            b.validate(a)?;
+        }
+        if let Gradient::Minibatch { batch, sampler } = &self.gradient {
+            if *batch == 0 {
+                return Err(ParticleError::invalid("batch", "must be at least 1"));
+            }
+            if let Some(n) = sampler.size() {
+                if *batch > n {
+                    return Err(ParticleError::BatchTooLarge { batch: *batch, n });
+                }
+            }
+            if sampler.dim() != self.problem.unit.input_dim() {
+                return Err(ParticleError::invalid(
+                    "sampler",
+                    format!(
+                        "draws inputs of dimension {}, the unit takes {}",
+                        sampler.dim(),
+                        self.problem.unit.input_dim()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The boundaries, one per axis ([`AxisBoundary::Free`] when none were given).
+    pub fn axis_boundaries(&self) -> Vec<AxisBoundary> {
+        if self.boundaries.is_empty() {
+            vec![AxisBoundary::Free; self.dim()]
+        } else {
+            self.boundaries.clone()
+        }
+    }
+
+    /// η_k = η ξ(t).
+    pub fn eta_at(&self, t: f64) -> f64 {
+        self.eta * self.step_schedule.factor(t)
+    }
+
+    /// T(t).
+    pub fn temperature_at(&self, t: f64) -> f64 {
+        self.temperature.at(t)
+    }
+
+    /// A system of N particles drawn from the initial law with this seed.
+    pub fn system(&self, seed: u64) -> Result<ParticleSystem<'_>, ParticleError> {
+        ParticleSystem::new(self, seed)
+    }
+}
+
+/// N particles θ (N × D, row i = θ_i) with weights 1/N at time t after `steps` steps, and the
+/// preallocated buffers of the kernel.
+#[derive(Debug)]
+pub struct ParticleSystem<'a> {
+    dynamics: &'a Dynamics,
+    bounds: Vec<AxisBoundary>,
+    seed: u64,
+    key: [u8; 32],
+    theta: Array2<f64>,
+    weight: Array1<f64>,
+    t: f64,
+    steps: u64,
+    f: Vec<f64>,
+    r: Vec<f64>,
+    psi: Vec<f64>,
+    grad: Array2<f64>,
+}
+
+impl<'a> ParticleSystem<'a> {
+    /// θ_i(0) from the dynamics' [`Init`] with `seed` (particle i uses stream i, slot 0), t = 0.
+    pub fn new(dynamics: &'a Dynamics, seed: u64) -> Result<Self, ParticleError> {
+        dynamics.validate()?;
+        let bounds = dynamics.axis_boundaries();
+        let k = key(seed);
+        let theta = dynamics.init.sample(&k, dynamics.n, &bounds)?;
+        Self::assemble(dynamics, seed, theta)
+    }
+
+    /// A system at t = 0 with given positions (N × D, mapped into the domain); `seed` drives
+    /// the noise and minibatches.
+    pub fn from_positions(
+        dynamics: &'a Dynamics,
+        seed: u64,
+        theta: Array2<f64>,
+    ) -> Result<Self, ParticleError> {
+        dynamics.validate()?;
+        let init = Init::Positions(theta);
+        if init.dim() != dynamics.dim() {
+            return Err(ParticleError::DimensionMismatch {
+                what: "positions".into(),
+                expected: dynamics.dim(),
+                got: init.dim(),
+            });
+        }
+        let bounds = dynamics.axis_boundaries();
+        let theta = init.sample(&key(seed), dynamics.n, &bounds)?;
+        Self::assemble(dynamics, seed, theta)
+    }
+
+    fn assemble(
+        dynamics: &'a Dynamics,
+        seed: u64,
+        theta: Array2<f64>,
+    ) -> Result<Self, ParticleError> {
+        let n = dynamics.n;
+        let dd = dynamics.dim();
+        let kk = match &dynamics.gradient {
+            Gradient::Exact => dynamics.problem.data.len(),
+            Gradient::Minibatch { batch, .. } => *batch,
+        };
+        Ok(ParticleSystem {
+            dynamics,
+            bounds: dynamics.axis_boundaries(),
+            seed,
+            key: key(seed),
+            theta,
+            weight: Array1::from_elem(n, 1.0 / n as f64),
+            t: 0.0,
+            steps: 0,
+            f: vec![0.0; kk],
+            r: vec![0.0; kk],
+            psi: vec![0.0; n],
+            grad: Array2::zeros((n, dd)),
+        })
+    }
+
+    /// Positions θ (N × D).
+    pub fn theta(&self) -> ArrayView2<'_, f64> {
+        self.theta.view()
+    }
+
+    /// ρ_N = (1/N) Σ_i δ_{θ_i}.
+    pub fn measure(&self) -> Measure<'_> {
+        Measure::new(self.theta.view(), self.weight.view())
+    }
+
+    /// Time t_k = Σ_{j<k} η_j.
+    pub fn time(&self) -> f64 {
+        self.t
+    }
+
+    /// Number of steps taken, k.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The dynamics.
+    pub fn dynamics(&self) -> &'a Dynamics {
+        self.dynamics
+    }
+
+    /// The nominal next step size η_k = η ξ(t_k).
+    pub fn eta_now(&self) -> f64 {
+        self.dynamics.eta_at(self.t)
+    }
+
+    /// T_k = T(t_k).
+    pub fn temperature_now(&self) -> f64 {
+        self.dynamics.temperature_at(self.t)
+    }
+
+    /// ∇_θΨ(θ_i; ρ_N) of the last step (N × D), on that step's data.
+    pub fn last_gradient(&self) -> ArrayView2<'_, f64> {
+        self.grad.view()
+    }
+
+    /// One step with the scheduled η_k: see [`ParticleSystem::step_with`].
+    pub fn step(&mut self) -> Result<(), ParticleError> {
+        let eta = self.eta_now();
+        self.step_with(eta)
+    }
+
+    /// One step of size h > 0:
+    /// θ_i ← B(θ_i − h ∇_θΨ(θ_i; ρ_N) + √(2 T_k h) g_i), t ← t + h, with B the boundary map
+    /// and g_i drawn from stream i, slot k + 1 (no draw when T_k = 0).
+    /// Errors if a particle becomes non-finite (naming the step and time).
+    pub fn step_with(&mut self, h: f64) -> Result<(), ParticleError> {
+        if !(h > 0.0 && h.is_finite()) {
+            return Err(ParticleError::BadStepSize(h));
+        }
+        let dynamics = self.dynamics;
+        let temperature = self.temperature_now();
+        let slot = self.steps + 1;
+        // 1. ∇Ψ(θ_i; ρ_N) through the one kernel
+        let batch_problem;
+        let problem = match &dynamics.gradient {
+            Gradient::Exact => &dynamics.problem,
+            Gradient::Minibatch { batch, sampler } => {
+                let mut rng = stream_rng(&self.key, BATCH_STREAM, slot);
+                let data = sampler.sample(&mut rng, *batch)?;
+                batch_problem = MeanField::new(
+                    dynamics.problem.unit.clone(),
+                    dynamics.problem.loss,
+                    data,
+                    dynamics.problem.lambda,
+                )?;
+                &batch_problem
+            }
+        };
+        problem.network_into(
+            Measure::new(self.theta.view(), self.weight.view()),
+            &mut self.f,
+        );
+        problem.residual_into(&self.f, &mut self.r);
+        problem.potential_grad_of_residual_into(
+            &self.r,
+            self.theta.view(),
+            &mut self.psi,
+            self.grad.view_mut(),
+        );
+        // 2. Euler–Maruyama update and boundary map, per particle (order-independent)
+        let dd = dynamics.dim();
+        let noise = (2.0 * temperature * h).sqrt();
+        let key = &self.key;
+        let bounds = &self.bounds;
+        let th = self.theta.as_slice_mut().expect("standard layout");
+        let g = self.grad.as_slice().expect("standard layout");
+        th.par_chunks_mut(UPDATE_CHUNK * dd)
+            .zip(g.par_chunks(UPDATE_CHUNK * dd))
+            .enumerate()
+            .for_each(|(c, (tc, gc))| {
+                for (j, (ti, gi)) in tc.chunks_exact_mut(dd).zip(gc.chunks_exact(dd)).enumerate() {
+                    for (t, gv) in ti.iter_mut().zip(gi) {
+                        *t -= h * gv;
+                    }
+                    if temperature > 0.0 {
+                        let i = (c * UPDATE_CHUNK + j) as u64;
+                        let mut rng = stream_rng(key, i, slot);
+                        for t in ti.iter_mut() {
+                            *t += noise * rng.sample::<f64, _>(StandardNormal);
+                        }
+                    }
+                    for (t, b) in ti.iter_mut().zip(bounds) {
+                        *t = b.apply(*t);
+                    }
+                }
+            });
+        self.t += h;
+        self.steps += 1;
+        // 3. blow-up check (sequential: the first bad particle)
+        if let Some(p) = th.iter().position(|v| !v.is_finite()) {
+            return Err(ParticleError::NonFinite {
+                seed: self.seed,
+                particle: p / dd.max(1),
+                step: self.steps,
+                time: self.t,
+            });
+        }
+        Ok(())
+    }
+
+    /// Set the clock (used to land exactly on record times).
+    pub(crate) fn set_time(&mut self, t: f64) {
+        self.t = t;
+    }
+}
