@@ -41,6 +41,21 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Simulate the N-neuron network under noisy SGD (mean-field Langevin particles) for
+    /// several seeds, recording R_N at the output times, and write /particles into HDF5.
+    Particles {
+        /// The TOML config.
+        config: PathBuf,
+        /// Output file (default: the config's name with .h5, in the current directory).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Number of neurons N (overrides particles.n).
+        #[arg(long)]
+        n: Option<usize>,
+        /// Number of seeds (overrides particles.seeds).
+        #[arg(long)]
+        seeds: Option<usize>,
+    },
     /// Summarise an output file: command, status, datasets and shapes, time range, final R and F.
     Inspect {
         /// An HDF5 file written by mfl.

@@ -16,4 +16,5 @@ pub mod cmd;
 
 pub use mfl_core as core;
 pub use mfl_io as io;
+pub use mfl_particles as particles;
 pub use mfl_pde as pde;

@@ -11,7 +11,9 @@ fn mfl() -> Command {
 }
 
 fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -20,12 +22,7 @@ fn scratch(name: &str) -> PathBuf {
     d.join(name)
 }
 
-const SHORT: [&str; 4] = [
-    "--set",
-    "solver.t_end=0.5",
-    "--set",
-    "grid.cells=[64]",
-];
+const SHORT: [&str; 4] = ["--set", "solver.t_end=0.5", "--set", "grid.cells=[64]"];
 
 #[test]
 fn solve_writes_the_documented_layout_and_reads_back_equal() {
@@ -41,7 +38,10 @@ fn solve_writes_the_documented_layout_and_reads_back_equal() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(read_attr(&out, "/", "status").unwrap(), "complete");
     let cfg = read_attr(&out, "/", "config").unwrap();
-    assert!(cfg.contains("t_end = 0.5"), "resolved config with overrides: {cfg}");
+    assert!(
+        cfg.contains("t_end = 0.5"),
+        "resolved config with overrides: {cfg}"
+    );
     let time = read_array(&out, "/time").unwrap();
     let expected: Vec<f64> = (0..11).map(|i| 0.5 * i as f64 / 10.0).collect();
     assert_eq!(time.as_slice().unwrap(), expected.as_slice());
@@ -52,11 +52,19 @@ fn solve_writes_the_documented_layout_and_reads_back_equal() {
     assert!(mass.iter().all(|m| (m - 1.0).abs() < 1e-12), "{mass:?}");
 
     // the library, driven directly with the same resolved config, gives the same bits
-    let cfg = mfl::io::build::load(&example("quickstart_1d.toml"), &["solver.t_end=0.5".into(), "grid.cells=[64]".into()]).unwrap();
+    let cfg = mfl::io::build::load(
+        &example("quickstart_1d.toml"),
+        &["solver.t_end=0.5".into(), "grid.cells=[64]".into()],
+    )
+    .unwrap();
     let setup = mfl::cmd::solve::setup(&cfg, &example("")).unwrap();
     let mut rec = mfl::pde::Recorder::default();
     let last = mfl::pde::solve(&setup.problem, setup.rho0, &setup.opts, &mut rec).unwrap();
-    let from_file: Vec<f64> = dens.index_axis(ndarray::Axis(0), 10).iter().copied().collect();
+    let from_file: Vec<f64> = dens
+        .index_axis(ndarray::Axis(0), 10)
+        .iter()
+        .copied()
+        .collect();
     assert_eq!(from_file, last);
     let risk = read_array(&out, "/diagnostics/risk").unwrap();
     assert_eq!(risk.len(), rec.diagnostics.len());
@@ -72,14 +80,25 @@ fn blow_up_names_the_step_and_marks_the_file_failed() {
         .args(["solve", "--quiet"])
         .arg(example("quickstart_1d.toml"))
         .args(SHORT)
-        .args(["--set", "solver.dt_min=1.0", "--set", "output.snapshots=2", "-o"])
+        .args([
+            "--set",
+            "solver.dt_min=1.0",
+            "--set",
+            "output.snapshots=2",
+            "-o",
+        ])
         .arg(&out)
         .output()
         .unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("step 1") && err.contains("t = ") && err.contains("dt_min"), "{err}");
-    assert!(read_attr(&out, "/", "status").unwrap().starts_with("failed: numerical blow-up at step 1"));
+    assert!(
+        err.contains("step 1") && err.contains("t = ") && err.contains("dt_min"),
+        "{err}"
+    );
+    assert!(read_attr(&out, "/", "status")
+        .unwrap()
+        .starts_with("failed: numerical blow-up at step 1"));
     // the snapshot before the failure is there
     assert_eq!(read_array(&out, "/density").unwrap().shape(), &[1, 64]);
 }
@@ -90,7 +109,14 @@ fn a_killed_run_leaves_a_file_that_opens_with_its_snapshots() {
     let mut child = mfl()
         .args(["solve", "--quiet"])
         .arg(example("quickstart_1d.toml"))
-        .args(["--set", "solver.t_end=5000", "--set", "output.snapshots=100001", "--set", "output.diagnostics_every=0.05"])
+        .args([
+            "--set",
+            "solver.t_end=5000",
+            "--set",
+            "output.snapshots=100001",
+            "--set",
+            "output.diagnostics_every=0.05",
+        ])
         .arg("-o")
         .arg(&out)
         .stdout(Stdio::null())

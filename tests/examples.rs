@@ -25,7 +25,11 @@ fn run(args: &[&str], cfg: &Path) -> (bool, String) {
         .unwrap();
     (
         o.status.success(),
-        format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
     )
 }
 
@@ -49,7 +53,49 @@ fn every_example_with_a_solver_runs_shortened() {
         let out = dir.join(format!("{}.h5", cfg.file_stem().unwrap().to_string_lossy()));
         let out_s = out.to_string_lossy().into_owned();
         let (ok, msg) = run(
-            &["solve", "--quiet", "--set", "solver.t_end=0.05", "--set", "output.snapshots=2", "-o", &out_s],
+            &[
+                "solve",
+                "--quiet",
+                "--set",
+                "solver.t_end=0.05",
+                "--set",
+                "output.snapshots=2",
+                "-o",
+                &out_s,
+            ],
+            &cfg,
+        );
+        assert!(ok, "{}: {msg}", cfg.display());
+        assert_eq!(read_attr(&out, "/", "status").unwrap(), "complete");
+    }
+}
+
+#[test]
+fn every_example_with_particles_runs_shortened() {
+    let dir = std::env::temp_dir().join(format!("mfl-examples-p-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for cfg in examples() {
+        let text = std::fs::read_to_string(&cfg).unwrap();
+        if !text.contains("[particles]") {
+            continue;
+        }
+        let out = dir.join(format!("{}.h5", cfg.file_stem().unwrap().to_string_lossy()));
+        let out_s = out.to_string_lossy().into_owned();
+        let (ok, msg) = run(
+            &[
+                "particles",
+                "--quiet",
+                "--n",
+                "16",
+                "--seeds",
+                "2",
+                "--set",
+                "particles.t_end=0.1",
+                "--set",
+                "output.snapshots=2",
+                "-o",
+                &out_s,
+            ],
             &cfg,
         );
         assert!(ok, "{}: {msg}", cfg.display());

@@ -5,7 +5,9 @@ use mfl_io::h5::{list_datasets, read_array, read_attr};
 use std::path::Path;
 
 fn last(path: &Path, name: &str) -> Option<f64> {
-    read_array(path, name).ok().and_then(|a| a.iter().last().copied())
+    read_array(path, name)
+        .ok()
+        .and_then(|a| a.iter().last().copied())
 }
 
 pub fn run(path: &Path) -> CmdResult {
@@ -42,7 +44,10 @@ pub fn run(path: &Path) -> CmdResult {
         );
     }
     if let Ok(cfg) = read_attr(path, "/", "config") {
-        println!("config      {} lines (h5py: f.attrs['config'])", cfg.lines().count());
+        println!(
+            "config      {} lines (h5py: f.attrs['config'])",
+            cfg.lines().count()
+        );
     }
     Ok(())
 }

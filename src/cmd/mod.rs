@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod inspect;
+pub mod particles;
 pub mod progress;
 pub mod solve;
 
@@ -16,6 +17,19 @@ pub fn run(args: &Cli) -> CmdResult {
     match &args.command {
         Command::Check { config } => check::run(config, &args.sets),
         Command::Inspect { file } => inspect::run(file),
+        Command::Particles {
+            config,
+            output,
+            n,
+            seeds,
+        } => particles::run(
+            config,
+            &args.sets,
+            output.as_deref(),
+            *n,
+            *seeds,
+            args.quiet,
+        ),
         Command::Solve { config, output } => {
             solve::run(config, &args.sets, output.as_deref(), args.quiet)
         }

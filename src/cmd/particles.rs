@@ -1,0 +1,304 @@
+//! `mfl particles CONFIG [-o OUT.h5] [--n N] [--seeds S]`: the N-neuron network under noisy SGD.
+
+use super::progress::Progress;
+use super::solve::snapshot_times;
+use super::{output_path, resolved_config, CmdResult};
+use mfl_core::data::Teacher;
+use mfl_core::{Grid, MeanField};
+use mfl_io::config::{Config, ParticlesCfg};
+use mfl_io::h5::OutputFile;
+use mfl_io::{build, ConfigError};
+use mfl_particles::{
+    AxisBoundary, DataSampler, Dynamics, Gradient, Init, Recording, Resample, StepSchedule,
+    TeacherSampler, Temperature, Trajectory, TwoClassSampler,
+};
+use ndarray::{Array1, Array2, Array3, ArrayD, IxDyn};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Everything a particle run needs, resolved from a config.
+pub struct ParticleSetup {
+    pub dynamics: Dynamics,
+    /// The population problem R_N is evaluated on.
+    pub eval: MeanField,
+    pub recording: Recording,
+    pub seeds: Vec<u64>,
+    pub t_end: f64,
+}
+
+fn section(cfg: &Config) -> Result<&ParticlesCfg, ConfigError> {
+    cfg.particles
+        .as_ref()
+        .ok_or_else(|| ConfigError::key("particles", "`mfl particles` needs a [particles] table"))
+}
+
+fn sampler(
+    cfg: &Config,
+    mf: &MeanField,
+) -> Result<Arc<dyn DataSampler>, Box<dyn std::error::Error>> {
+    let d = mf.unit.input_dim();
+    Ok(match cfg.data.kind.as_str() {
+        "gaussian" if cfg.data.cov.is_none() => {
+            let teacher: Teacher = build::teacher(cfg, &mf.unit)?
+                .ok_or_else(|| ConfigError::key("teacher", "minibatches of gaussian data need a [teacher]"))?;
+            Arc::new(TeacherSampler::new(teacher, cfg.data.noise).map_err(|e| ConfigError::key("teacher", e.to_string()))?)
+        }
+        "two_class" => {
+            let delta = cfg.data.delta.unwrap_or(0.0);
+            Arc::new(TwoClassSampler::new(d, delta).map_err(|e| ConfigError::key("data.delta", e.to_string()))?)
+        }
+        "csv" | "samples" => Arc::new(Resample::new(mf.data.clone()).map_err(|e| ConfigError::key("data", e.to_string()))?),
+        other => {
+            return Err(ConfigError::key(
+                "particles.gradient",
+                format!("minibatches are drawn from gaussian (identity covariance), two_class, csv or samples data, not '{other}'"),
+            )
+            .into())
+        }
+    })
+}
+
+/// Resolve a config (with `--n`/`--seeds` already applied as overrides) into a particle run.
+pub fn setup(cfg: &Config, base: &Path) -> Result<ParticleSetup, Box<dyn std::error::Error>> {
+    let p = section(cfg)?;
+    let mf = build::mean_field(cfg, base, 1)?;
+    let temperature = build::temperature(cfg)?;
+    let dd = mf.theta_dim();
+    if p.n == 0 {
+        return Err(
+            ConfigError::key("particles.n", "the number of neurons N must be ≥ 1, got 0").into(),
+        );
+    }
+    if !(p.eta > 0.0 && p.eta.is_finite()) {
+        return Err(ConfigError::key(
+            "particles.eta",
+            format!("the step size η must be > 0, got {}", p.eta),
+        )
+        .into());
+    }
+    if !(p.t_end > 0.0 && p.t_end.is_finite()) {
+        return Err(
+            ConfigError::key("particles.t_end", format!("must be > 0, got {}", p.t_end)).into(),
+        );
+    }
+    if p.seeds == 0 {
+        return Err(ConfigError::key("particles.seeds", "need at least one seed").into());
+    }
+    let grid: Option<Grid> = if cfg.grid.is_some() {
+        Some(build::grid(cfg)?)
+    } else {
+        None
+    };
+    let init = match cfg.init.as_ref().map(|i| i.kind.as_str()) {
+        Some("snapshot") => {
+            let g = grid.clone().ok_or_else(|| {
+                ConfigError::key(
+                    "grid",
+                    "sampling particles from a snapshot needs the snapshot's [grid]",
+                )
+            })?;
+            let density = super::solve::initial_density(cfg, base, &g)?;
+            Init::GridDensity { grid: g, density }
+        }
+        _ => Init::Law(build::law(cfg, dd, grid.as_ref())?),
+    };
+    let confine = p.confine.unwrap_or(grid.is_some() && dd <= 2);
+    let boundaries = match (&grid, confine) {
+        (Some(g), true) => AxisBoundary::from_grid(g),
+        (None, true) => {
+            return Err(ConfigError::key(
+                "particles.confine",
+                "confining particles needs a [grid] box",
+            )
+            .into())
+        }
+        _ => AxisBoundary::natural(&mf.unit),
+    };
+    let schedule = match p.schedule.as_deref().unwrap_or("constant") {
+        "constant" => StepSchedule::Constant,
+        "inverse_time" => StepSchedule::InverseTime {
+            t0: p.t0.ok_or_else(|| {
+                ConfigError::key("particles.t0", "the inverse_time schedule needs t0")
+            })?,
+        },
+        other => {
+            return Err(ConfigError::key(
+                "particles.schedule",
+                format!("unknown schedule '{other}'; valid: constant, inverse_time"),
+            )
+            .into())
+        }
+    };
+    let gradient = match p.gradient.as_str() {
+        "exact" => Gradient::Exact,
+        "minibatch" => {
+            let batch = p.batch.ok_or_else(|| {
+                ConfigError::key("particles.batch", "minibatch gradients need a batch size")
+            })?;
+            if batch == 0 {
+                return Err(ConfigError::key("particles.batch", "must be ≥ 1").into());
+            }
+            let s = sampler(cfg, &mf)?;
+            if let Some(n) = s.size() {
+                if batch > n {
+                    return Err(ConfigError::key(
+                        "particles.batch",
+                        format!("a batch of {batch} is larger than the data set of {n} points"),
+                    )
+                    .into());
+                }
+            }
+            Gradient::Minibatch { batch, sampler: s }
+        }
+        other => {
+            return Err(ConfigError::key(
+                "particles.gradient",
+                format!("unknown gradient '{other}'; valid: exact, minibatch"),
+            )
+            .into())
+        }
+    };
+    let key =
+        |k: &'static str| move |e: mfl_particles::ParticleError| ConfigError::key(k, e.to_string());
+    let dynamics = Dynamics::new(mf.clone(), p.n, p.eta, init)
+        .map_err(key("particles"))?
+        .with_temperature(Temperature::Constant(temperature))
+        .map_err(key("problem.temperature"))?
+        .with_step_schedule(schedule)
+        .map_err(key("particles.schedule"))?
+        .with_gradient(gradient)
+        .map_err(key("particles.gradient"))?
+        .with_boundaries(boundaries)
+        .map_err(key("particles.confine"))?;
+    let mut times = snapshot_times(cfg, p.t_end)?;
+    times.sort_by(f64::total_cmp);
+    times.dedup();
+    if times.last().is_none_or(|&t| t < p.t_end) {
+        times.push(p.t_end);
+    }
+    let mut recording = Recording::at(times);
+    if p.positions {
+        recording = recording.with_positions();
+    }
+    Ok(ParticleSetup {
+        dynamics,
+        eval: mf,
+        recording,
+        seeds: (0..p.seeds as u64).map(|s| p.seed + s).collect(),
+        t_end: p.t_end,
+    })
+}
+
+/// Write the trajectories under /particles.
+pub fn write(
+    out: &OutputFile,
+    trajs: &[Trajectory],
+    n: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let s = trajs.len();
+    let r = trajs[0].len();
+    let d = trajs[0].mean.ncols();
+    let stack = |f: &dyn Fn(&Trajectory) -> Vec<f64>| -> Array2<f64> {
+        let mut a = Array2::zeros((s, r));
+        for (i, t) in trajs.iter().enumerate() {
+            a.row_mut(i).assign(&Array1::from(f(t)));
+        }
+        a
+    };
+    let time = Array1::from(trajs[0].time.clone());
+    out.write_array("/particles/time", time.view().into_dyn())?;
+    out.write_array(
+        "/particles/seeds",
+        Array1::from_iter(trajs.iter().map(|t| t.seed as f64))
+            .view()
+            .into_dyn(),
+    )?;
+    let risk = stack(&|t| t.risk.clone());
+    out.write_array("/particles/risk", risk.view().into_dyn())?;
+    out.write_array(
+        "/particles/energy",
+        stack(&|t| t.energy.clone()).view().into_dyn(),
+    )?;
+    let mean = risk.mean_axis(ndarray::Axis(0)).expect("≥ 1 seed");
+    out.write_array("/particles/risk_mean", mean.view().into_dyn())?;
+    if s > 1 {
+        let se = risk.std_axis(ndarray::Axis(0), 1.0) / (s as f64).sqrt();
+        out.write_array("/particles/risk_se", se.view().into_dyn())?;
+    }
+    let mut m = Array3::zeros((s, r, d));
+    let mut c = ArrayD::zeros(IxDyn(&[s, r, d, d]));
+    for (i, t) in trajs.iter().enumerate() {
+        m.index_axis_mut(ndarray::Axis(0), i).assign(&t.mean);
+        c.index_axis_mut(ndarray::Axis(0), i)
+            .assign(&t.cov.view().into_dyn());
+    }
+    out.write_array("/particles/mean", m.view().into_dyn())?;
+    out.write_array("/particles/cov", c.view())?;
+    let mut fin = Array3::zeros((s, n, d));
+    for (i, t) in trajs.iter().enumerate() {
+        fin.index_axis_mut(ndarray::Axis(0), i)
+            .assign(&t.final_theta);
+    }
+    out.write_array("/particles/final_theta", fin.view().into_dyn())?;
+    if trajs[0].positions.is_some() {
+        let mut pos = ArrayD::zeros(IxDyn(&[s, r, n, d]));
+        for (i, t) in trajs.iter().enumerate() {
+            pos.index_axis_mut(ndarray::Axis(0), i)
+                .assign(&t.positions.as_ref().expect("recorded").view().into_dyn());
+        }
+        out.write_array("/particles/positions", pos.view())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub fn run(
+    path: &Path,
+    sets: &[String],
+    out: Option<&Path>,
+    n: Option<usize>,
+    seeds: Option<usize>,
+    quiet: bool,
+) -> CmdResult {
+    let mut sets = sets.to_vec();
+    if let Some(n) = n {
+        sets.push(format!("particles.n={n}"));
+    }
+    if let Some(s) = seeds {
+        sets.push(format!("particles.seeds={s}"));
+    }
+    let cfg = build::load(path, &sets)?;
+    let base = build::base_dir(path);
+    let setup = setup(&cfg, &base)?;
+    let out_path = output_path(path, out);
+    let file = OutputFile::create(&out_path, "particles", &resolved_config(&cfg))?;
+    if let Some(g) = &cfg.grid {
+        let _ = g;
+        mfl_io::record::write_grid(&file, &build::grid(&cfg)?)?;
+    }
+    let total = (setup.seeds.len() * setup.recording.schedule.times()?.len()) as f64;
+    let mut bar = Progress::new(total, quiet, "particles");
+    let mut done = 0.0;
+    let result = setup
+        .dynamics
+        .run_seeds(&setup.eval, &setup.seeds, &setup.recording, |_, rec| {
+            done += 1.0;
+            bar.set(done, &format!("t={:.4} R_N={:.6e}", rec.time, rec.risk));
+        });
+    bar.finish();
+    match result {
+        Ok(trajs) => {
+            write(&file, &trajs, setup.dynamics.n)?;
+            file.finish("complete")?;
+            if !quiet {
+                eprintln!("wrote {}", out_path.display());
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            let _ = file.finish(&format!("failed: {msg}"));
+            Err(msg.into())
+        }
+    }
+}
