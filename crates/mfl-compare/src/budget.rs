@@ -1,0 +1,192 @@
+//! The error budget of a gap measurement: is gap(N_max, t) larger than the errors of the
+//! two numerical methods?
+//!
+//! * PDE grid error ([`pde_richardson`]): R(ρ_t) on the grid h and on a grid refined ×2 per
+//!   axis; for a second-order scheme R_h − R = Ch² + …, so the error of R_h is
+//!   ≈ (4/3)|R_h − R_{h/2}|.
+//! * Time-step bias ([`time_step_bias`]): mean R_N at the step η (from the sweep) and at η/2,
+//!   largest N, the same seeds (common random numbers, so the difference has a small standard
+//!   error). Euler–Maruyama has weak order 1, so the bias of the η run is
+//!   ≈ 2|mean R_N(η) − mean R_N(η/2)|; both the raw difference and this estimate are reported.
+//! * [`error_budget`]: per t, trustworthy iff both errors are ≤ |gap(N_max, t)| / 10.
+
+use crate::error::CompareError;
+use crate::stats::Summary;
+use crate::sweep::{pde_risk_at, GapTable};
+use mfl_core::MeanField;
+use mfl_particles::{Dynamics, Recording};
+use mfl_pde::{FvProblem, NoObserver, RunOptions};
+
+/// The grid error of R(ρ_t) at one time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PdeErrorEstimate {
+    /// Time.
+    pub time: f64,
+    /// R on the grid h.
+    pub risk_coarse: f64,
+    /// R on the grid h/2.
+    pub risk_fine: f64,
+    /// (4/3)|R_h − R_{h/2}|: the estimated error of R_h.
+    pub error: f64,
+}
+
+/// Solve on both grids (same options; `times` added to the snapshots) and estimate the error
+/// of the coarse grid's R(ρ_t) by Richardson extrapolation for a second-order scheme.
+pub fn pde_richardson(
+    coarse: &FvProblem,
+    rho0_coarse: Vec<f64>,
+    fine: &FvProblem,
+    rho0_fine: Vec<f64>,
+    opts: &RunOptions,
+    times: &[f64],
+) -> Result<Vec<PdeErrorEstimate>, CompareError> {
+    let (rc, _) = pde_risk_at(coarse, rho0_coarse, opts, times, &mut NoObserver)?;
+    let (rf, _) = pde_risk_at(fine, rho0_fine, opts, times, &mut NoObserver)?;
+    Ok(times
+        .iter()
+        .zip(rc.iter().zip(&rf))
+        .map(|(&t, (&c, &f))| PdeErrorEstimate {
+            time: t,
+            risk_coarse: c,
+            risk_fine: f,
+            error: (c - f).abs() * 4.0 / 3.0,
+        })
+        .collect())
+}
+
+/// The time-step bias at one time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepBias {
+    /// Time.
+    pub time: f64,
+    /// mean R_N at η (the sweep's runs).
+    pub mean_eta: f64,
+    /// mean R_N at η/2.
+    pub mean_half: f64,
+    /// mean R_N(η) − mean R_N(η/2).
+    pub difference: f64,
+    /// Standard error of the difference (from the paired per-seed differences).
+    pub difference_se: f64,
+    /// 2|difference|: the estimated bias of the η runs (weak order 1).
+    pub bias: f64,
+}
+
+/// Rerun the largest N of `table` with `dynamics_half` (the same dynamics with η/2) on the
+/// table's seeds and times, and compare per seed.
+pub fn time_step_bias(
+    table: &GapTable,
+    dynamics_half: &Dynamics,
+    eval: &MeanField,
+) -> Result<Vec<StepBias>, CompareError> {
+    let i_n = table.largest_n_index();
+    let n = table.ns[i_n];
+    if dynamics_half.n != n {
+        return Err(CompareError::invalid(
+            "dynamics_half",
+            format!("has N = {}, the sweep's largest N is {n}", dynamics_half.n),
+        ));
+    }
+    let trajs = dynamics_half.run_seeds(
+        eval,
+        &table.seeds,
+        &Recording::at(table.times.clone()),
+        |_, _| {},
+    )?;
+    Ok(table
+        .times
+        .iter()
+        .enumerate()
+        .map(|(j, &t)| {
+            let row = table.row(i_n, j);
+            let half: Vec<f64> = trajs.iter().map(|tr| tr.risk[j]).collect();
+            let diff: Vec<f64> = row
+                .risk_samples
+                .iter()
+                .zip(&half)
+                .map(|(a, b)| a - b)
+                .collect();
+            let d = Summary::of(&diff);
+            StepBias {
+                time: t,
+                mean_eta: row.risk.mean,
+                mean_half: crate::stats::mean(&half),
+                difference: d.mean,
+                difference_se: d.se,
+                bias: 2.0 * d.mean.abs(),
+            }
+        })
+        .collect())
+}
+
+/// The verdict at one time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetRow {
+    /// Time.
+    pub time: f64,
+    /// |gap| of the risk at the largest N (control-variate corrected at t = 0).
+    pub gap_largest_n: f64,
+    /// Its standard error.
+    pub gap_se: f64,
+    /// The PDE grid error of R(ρ_t).
+    pub pde_error: f64,
+    /// The time-step bias of R_N.
+    pub step_bias: f64,
+    /// Both errors ≤ |gap| / 10.
+    pub trustworthy: bool,
+    /// Which error is too large and by how much (None when trustworthy).
+    pub warning: Option<String>,
+}
+
+/// Join the sweep with the two error estimates (one per record time, in the table's order).
+pub fn error_budget(
+    table: &GapTable,
+    pde_error: &[PdeErrorEstimate],
+    step_bias: &[StepBias],
+) -> Result<Vec<BudgetRow>, CompareError> {
+    let m = table.times.len();
+    if pde_error.len() != m || step_bias.len() != m {
+        return Err(CompareError::invalid(
+            "error_budget",
+            format!(
+                "{m} times in the table, {} PDE error estimates, {} step biases",
+                pde_error.len(),
+                step_bias.len()
+            ),
+        ));
+    }
+    let i_n = table.largest_n_index();
+    let n = table.ns[i_n];
+    Ok((0..m)
+        .map(|j| {
+            let t = table.times[j];
+            let (g, se) = table.row(i_n, j).best_gap_risk();
+            let gap = g.abs();
+            let limit = gap / 10.0;
+            let (pe, sb) = (pde_error[j].error, step_bias[j].bias);
+            let mut why = Vec::new();
+            if !(pe <= limit) {
+                why.push(format!(
+                    "PDE grid error {pe:.3e} is {:.1}× the limit |gap|/10 = {limit:.3e} (refine the grid)",
+                    pe / limit
+                ));
+            }
+            if !(sb <= limit) {
+                why.push(format!(
+                    "time-step bias {sb:.3e} is {:.1}× the limit |gap|/10 = {limit:.3e} (reduce eta)",
+                    sb / limit
+                ));
+            }
+            let warning = (!why.is_empty())
+                .then(|| format!("t = {t}, N = {n}, |gap| = {gap:.3e}: {}", why.join("; ")));
+            BudgetRow {
+                time: t,
+                gap_largest_n: gap,
+                gap_se: se,
+                pde_error: pe,
+                step_bias: sb,
+                trustworthy: warning.is_none(),
+                warning,
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,430 @@
+//! The N-sweep: gap(N, t) = E_seeds[R_N(θ(t))] − R(ρ_t), and the same for the energy
+//! E = ½R + (λ/2)∫|θ|² (the free energy without entropy).
+//!
+//! The PDE is solved once; R(ρ_t) and E(ρ_t) are taken from the problem's
+//! [`mfl_pde::PotentialField::energy`] at the requested times (added to the snapshot times).
+//! For every N the particle runs use the *same* seeds (common random numbers), and R_N is
+//! evaluated on the population problem `eval` — the same [`MeanField`] as the PDE's, so both
+//! sides go through one kernel.
+//!
+//! **Control variate at t = 0.** For θ_i i.i.d. from ρ₀ the linear part of the fluctuation,
+//!
+//! L_R = (2/N) Σ_i [Ψ(θ_i; ρ₀) − (λ/2)|θ_i|²] − 2 Σ_k r_k f_k   (f, r of ρ₀),
+//! L_E = (1/N) Σ_i Ψ(θ_i; ρ₀) − ∫Ψ(·; ρ₀) dρ₀,
+//!
+//! has mean exactly 0 (Ψ = δE/δρ; r_k = ½ w_k ∂ℓ(y_k, f_k)), so R_N − L_R has the mean of R_N
+//! with the O(N^{-1/2}) fluctuation removed (for the squared loss R_N − L_R − R(ρ₀) is exactly
+//! the quadratic term Σ_k w_k (f_N,k − f_k)²). ρ₀ is the grid measure (cell centres, weights
+//! ρ_m|cell|); when particles are drawn uniformly inside cells ([`mfl_particles::Init::GridDensity`])
+//! the mean of L is O(h²) instead of 0, the same order as the grid's own error in R(ρ₀).
+//! For t > 0 the mean of the analogous functional is unknown, so no correction is made.
+
+use crate::error::CompareError;
+use crate::stats::{fit_inverse_n, slope_fit, SlopeFit, Summary};
+use mfl_core::{Grid, MeanField, Measure};
+use mfl_particles::{Dynamics, Recording};
+use mfl_pde::{solve, Diagnostics, FvProblem, Observer, PotentialField, RunOptions};
+use ndarray::Array1;
+use rayon::prelude::*;
+
+/// The t = 0 control-variate-corrected statistics of one N.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ControlVariate {
+    /// R_N − L_R over seeds.
+    pub risk: Summary,
+    /// E_N − L_E over seeds.
+    pub energy: Summary,
+    /// mean(R_N − L_R) − R(ρ₀).
+    pub gap_risk: f64,
+    /// mean(E_N − L_E) − E(ρ₀).
+    pub gap_energy: f64,
+    /// var(R_N) / var(R_N − L_R).
+    pub variance_reduction_risk: f64,
+    /// var(E_N) / var(E_N − L_E).
+    pub variance_reduction_energy: f64,
+    /// R_N − L_R per seed (seed order).
+    pub risk_samples: Vec<f64>,
+}
+
+/// Statistics at one (N, t).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GapRow {
+    /// Number of particles.
+    pub n: usize,
+    /// Record time.
+    pub time: f64,
+    /// R_N over seeds: mean, standard error, spread (std).
+    pub risk: Summary,
+    /// E_N over seeds.
+    pub energy: Summary,
+    /// mean R_N − R(ρ_t).
+    pub gap_risk: f64,
+    /// mean E_N − E(ρ_t).
+    pub gap_energy: f64,
+    /// R_N per seed (seed order).
+    pub risk_samples: Vec<f64>,
+    /// E_N per seed (seed order).
+    pub energy_samples: Vec<f64>,
+    /// The control-variate correction (t = 0 only).
+    pub control: Option<ControlVariate>,
+}
+
+impl GapRow {
+    /// The best available (gap, standard error) of the risk: control-variate corrected at
+    /// t = 0, raw otherwise.
+    pub fn best_gap_risk(&self) -> (f64, f64) {
+        match &self.control {
+            Some(c) => (c.gap_risk, c.risk.se),
+            None => (self.gap_risk, self.risk.se),
+        }
+    }
+
+    /// The best available (gap, standard error) of the energy.
+    pub fn best_gap_energy(&self) -> (f64, f64) {
+        match &self.control {
+            Some(c) => (c.gap_energy, c.energy.se),
+            None => (self.gap_energy, self.energy.se),
+        }
+    }
+}
+
+/// The result of [`gap_sweep`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct GapTable {
+    /// Record times.
+    pub times: Vec<f64>,
+    /// Particle numbers, in the order given.
+    pub ns: Vec<usize>,
+    /// Seeds (the same for every N).
+    pub seeds: Vec<u64>,
+    /// R(ρ_t) of the PDE at each time.
+    pub pde_risk: Vec<f64>,
+    /// E(ρ_t) of the PDE at each time.
+    pub pde_energy: Vec<f64>,
+    /// Rows, N-major: `rows[i_n * times.len() + i_t]`.
+    pub rows: Vec<GapRow>,
+}
+
+impl GapTable {
+    /// The row of (ns[i_n], times[i_t]).
+    pub fn row(&self, i_n: usize, i_t: usize) -> &GapRow {
+        &self.rows[i_n * self.times.len() + i_t]
+    }
+
+    /// Index of the largest N.
+    pub fn largest_n_index(&self) -> usize {
+        (0..self.ns.len())
+            .max_by_key(|&i| self.ns[i])
+            .expect("at least one N")
+    }
+
+    /// (N, gap, se) of the risk at time index `i_t`, control-variate corrected when available.
+    pub fn risk_gaps(&self, i_t: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let mut out = (Vec::new(), Vec::new(), Vec::new());
+        for i_n in 0..self.ns.len() {
+            let (g, s) = self.row(i_n, i_t).best_gap_risk();
+            out.0.push(self.ns[i_n] as f64);
+            out.1.push(g);
+            out.2.push(s);
+        }
+        out
+    }
+
+    /// [`slope_fit`] of the risk gap at time index `i_t`.
+    pub fn slope_fit(&self, i_t: usize) -> Result<SlopeFit, CompareError> {
+        let (n, g, s) = self.risk_gaps(i_t);
+        slope_fit(&n, &g, &s)
+    }
+
+    /// The fixed-slope fit gap = C/N of the risk at time index `i_t`: (C, se(C)).
+    ///
+    /// C is [`fit_inverse_n`]'s estimate (weights 1/se² in u = 1/N). Its standard error is
+    /// taken over seeds: with common random numbers the gaps at different N are correlated
+    /// (N = 16 uses the first 16 particles of N = 64, …), so the independent-points formula
+    /// would be too small. C is linear in the per-seed values, C = mean_s C_s with
+    /// C_s = Σ_i w_i u_i (v_{i,s} − R(ρ_t)) / Σ_i w_i u_i², and se(C) = std(C_s)/√S.
+    pub fn inverse_n_fit(&self, i_t: usize) -> Result<(f64, f64), CompareError> {
+        let (n, g, s) = self.risk_gaps(i_t);
+        let (c, _) = fit_inverse_n(&n, &g, &s)?;
+        let coef: Vec<f64> = n
+            .iter()
+            .zip(&s)
+            .map(|(ni, si)| (1.0 / ni) / (si * si))
+            .collect();
+        let den: f64 = coef.iter().zip(&n).map(|(a, ni)| a / ni).sum();
+        let per_seed: Vec<f64> = (0..self.seeds.len())
+            .map(|k| {
+                (0..self.ns.len())
+                    .map(|i_n| {
+                        let row = self.row(i_n, i_t);
+                        let v = match &row.control {
+                            Some(cv) => cv.risk_samples[k],
+                            None => row.risk_samples[k],
+                        };
+                        coef[i_n] * (v - self.pde_risk[i_t])
+                    })
+                    .sum::<f64>()
+                    / den
+            })
+            .collect();
+        Ok((c, Summary::of(&per_seed).se))
+    }
+}
+
+/// Records R and E at given times and forwards the caller's snapshots to its observer.
+struct PdeTap<'a> {
+    field: &'a dyn PotentialField,
+    times: &'a [f64],
+    user_snaps: &'a [f64],
+    risk: Vec<Option<f64>>,
+    energy: Vec<Option<f64>>,
+    inner: &'a mut dyn Observer,
+}
+
+fn same_time(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+impl Observer for PdeTap<'_> {
+    fn start(&mut self, grid: &Grid, rho0: &[f64]) -> Result<(), String> {
+        self.inner.start(grid, rho0)
+    }
+    fn diagnostics(&mut self, d: &Diagnostics) -> Result<(), String> {
+        self.inner.diagnostics(d)
+    }
+    fn snapshot(&mut self, t: f64, rho: &[f64]) -> Result<(), String> {
+        if let Some(j) = self.times.iter().position(|&s| same_time(s, t)) {
+            let e = self.field.energy(rho);
+            let risk = e.risk.ok_or_else(|| {
+                "the PDE's potential has no risk (a fixed potential); a gap sweep needs a \
+                 mean-field problem"
+                    .to_string()
+            })?;
+            self.risk[j] = Some(risk);
+            self.energy[j] = Some(e.energy);
+        }
+        if self.user_snaps.iter().any(|&s| same_time(s, t)) {
+            self.inner.snapshot(t, rho)?;
+        }
+        Ok(())
+    }
+    fn finish(&mut self, last: &Diagnostics, rho: &[f64]) -> Result<(), String> {
+        self.inner.finish(last, rho)
+    }
+}
+
+fn check_times(times: &[f64]) -> Result<(), CompareError> {
+    if times.is_empty() {
+        return Err(CompareError::invalid("times", "no record times"));
+    }
+    if times.iter().any(|t| !(t.is_finite() && *t >= 0.0)) {
+        return Err(CompareError::invalid(
+            "times",
+            "times must be finite and ≥ 0",
+        ));
+    }
+    if times.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(CompareError::invalid(
+            "times",
+            "times must be strictly increasing",
+        ));
+    }
+    Ok(())
+}
+
+/// Solve the PDE from `rho0` and return (R(ρ_t), E(ρ_t)) at each of `times` (added to the
+/// snapshot times of `opts`; `observer` still sees only the caller's own snapshot times).
+pub fn pde_risk_at(
+    pde: &FvProblem,
+    rho0: Vec<f64>,
+    opts: &RunOptions,
+    times: &[f64],
+    observer: &mut dyn Observer,
+) -> Result<(Vec<f64>, Vec<f64>), CompareError> {
+    check_times(times)?;
+    let mut o = opts.clone();
+    o.snapshot_times.extend_from_slice(times);
+    let mut tap = PdeTap {
+        field: pde.field.as_ref(),
+        times,
+        user_snaps: &opts.snapshot_times,
+        risk: vec![None; times.len()],
+        energy: vec![None; times.len()],
+        inner: observer,
+    };
+    solve(pde, rho0, &o, &mut tap)?;
+    let miss = |j: usize| {
+        CompareError::invalid(
+            "times",
+            format!("the PDE run never reached t = {}", times[j]),
+        )
+    };
+    let risk = (0..times.len())
+        .map(|j| tap.risk[j].ok_or_else(|| miss(j)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let energy = (0..times.len())
+        .map(|j| tap.energy[j].ok_or_else(|| miss(j)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((risk, energy))
+}
+
+/// Everything of ρ₀ the control variate needs.
+struct CvReference {
+    r: Vec<f64>,
+    /// Σ_k r_k f_k.
+    rf: f64,
+    /// (λ/2) ∫|θ|² dρ₀.
+    reg: f64,
+}
+
+impl CvReference {
+    fn new(eval: &MeanField, grid: &Grid, rho0: &[f64]) -> Self {
+        let centres = grid.centres();
+        let w: Array1<f64> = rho0.iter().map(|v| v * grid.cell_volume()).collect();
+        let mu = Measure::new(centres.view(), w.view());
+        let f = eval.network(mu);
+        let r = eval.residual(f.as_slice().expect("contiguous")).to_vec();
+        let rf = r.iter().zip(f.iter()).map(|(a, b)| a * b).sum();
+        CvReference {
+            r,
+            rf,
+            reg: eval.regulariser(mu),
+        }
+    }
+
+    /// (L_R, L_E) for the initial particles of `dynamics` with `seed`.
+    fn linear_terms(
+        &self,
+        eval: &MeanField,
+        dynamics: &Dynamics,
+        seed: u64,
+    ) -> Result<(f64, f64), CompareError> {
+        let sys = dynamics.system(seed)?;
+        let theta = sys.theta();
+        let n = theta.nrows() as f64;
+        let mut psi = vec![0.0; theta.nrows()];
+        eval.potential_of_residual_into(&self.r, theta, &mut psi);
+        let mean_psi = psi.iter().sum::<f64>() / n;
+        let mean_reg = 0.5 * eval.lambda * theta.iter().map(|v| v * v).sum::<f64>() / n;
+        let l_r = 2.0 * (mean_psi - mean_reg) - 2.0 * self.rf;
+        let l_e = mean_psi - self.rf - self.reg;
+        Ok((l_r, l_e))
+    }
+}
+
+fn variance_ratio(a: &Summary, b: &Summary) -> f64 {
+    (a.std / b.std).powi(2)
+}
+
+/// The N-sweep (see the module docs).
+///
+/// * `pde`, `rho0`, `pde_opts`: the PDE run (the `times` are added to its snapshot times;
+///   `observer` sees the run as usual);
+/// * `eval`: the population problem R_N is evaluated on — the same [`MeanField`] as the PDE's
+///   potential;
+/// * `dynamics_for_n(N)`: the particle dynamics with N particles, θ_i(0) i.i.d. from the law
+///   of `rho0`, on the PDE's domain;
+/// * `ns`, `seeds`: particle numbers and the seeds used for every N;
+/// * `times`: strictly increasing record times (a t = 0 first gets the control variate).
+#[allow(clippy::too_many_arguments)]
+pub fn gap_sweep(
+    pde: &FvProblem,
+    rho0: Vec<f64>,
+    pde_opts: &RunOptions,
+    eval: &MeanField,
+    dynamics_for_n: impl Fn(usize) -> Dynamics,
+    ns: &[usize],
+    seeds: &[u64],
+    times: &[f64],
+    observer: &mut dyn Observer,
+) -> Result<GapTable, CompareError> {
+    check_times(times)?;
+    if ns.is_empty() || ns.contains(&0) {
+        return Err(CompareError::invalid("ns", "needs at least one N, all ≥ 1"));
+    }
+    if seeds.len() < 2 {
+        return Err(CompareError::invalid(
+            "seeds",
+            "needs at least 2 seeds for a standard error",
+        ));
+    }
+    let cv_ref = (times[0] == 0.0).then(|| CvReference::new(eval, &pde.grid, &rho0));
+    let (pde_risk, pde_energy) = pde_risk_at(pde, rho0, pde_opts, times, observer)?;
+    let recording = Recording::at(times.to_vec());
+    let mut rows = Vec::with_capacity(ns.len() * times.len());
+    for &n in ns {
+        let dynamics = dynamics_for_n(n);
+        if dynamics.n != n {
+            return Err(CompareError::invalid(
+                "dynamics_for_n",
+                format!("asked for N = {n}, got dynamics with N = {}", dynamics.n),
+            ));
+        }
+        let trajs = dynamics.run_seeds(eval, seeds, &recording, |_, _| {})?;
+        let lin: Option<Vec<(f64, f64)>> = match &cv_ref {
+            Some(c) => Some(
+                seeds
+                    .par_iter()
+                    .map(|&s| c.linear_terms(eval, &dynamics, s))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            None => None,
+        };
+        for (j, &t) in times.iter().enumerate() {
+            let risk_samples: Vec<f64> = trajs.iter().map(|tr| tr.risk[j]).collect();
+            let energy_samples: Vec<f64> = trajs.iter().map(|tr| tr.energy[j]).collect();
+            if let Some(tr) = trajs.iter().find(|tr| !same_time(tr.time[j], t)) {
+                return Err(CompareError::invalid(
+                    "times",
+                    format!("seed {} recorded at t = {}, not {t}", tr.seed, tr.time[j]),
+                ));
+            }
+            let risk = Summary::of(&risk_samples);
+            let energy = Summary::of(&energy_samples);
+            let control = match (&lin, j) {
+                (Some(l), 0) => {
+                    let rc: Vec<f64> = risk_samples
+                        .iter()
+                        .zip(l)
+                        .map(|(r, (lr, _))| r - lr)
+                        .collect();
+                    let ec: Vec<f64> = energy_samples
+                        .iter()
+                        .zip(l)
+                        .map(|(e, (_, le))| e - le)
+                        .collect();
+                    let (rs, es) = (Summary::of(&rc), Summary::of(&ec));
+                    Some(ControlVariate {
+                        gap_risk: rs.mean - pde_risk[0],
+                        gap_energy: es.mean - pde_energy[0],
+                        variance_reduction_risk: variance_ratio(&risk, &rs),
+                        variance_reduction_energy: variance_ratio(&energy, &es),
+                        risk: rs,
+                        energy: es,
+                        risk_samples: rc,
+                    })
+                }
+                _ => None,
+            };
+            rows.push(GapRow {
+                n,
+                time: t,
+                gap_risk: risk.mean - pde_risk[j],
+                gap_energy: energy.mean - pde_energy[j],
+                risk,
+                energy,
+                risk_samples,
+                energy_samples,
+                control,
+            });
+        }
+    }
+    Ok(GapTable {
+        times: times.to_vec(),
+        ns: ns.to_vec(),
+        seeds: seeds.to_vec(),
+        pde_risk,
+        pde_energy,
+        rows,
+    })
+}
