@@ -5,7 +5,7 @@
 //! ρ in place by one step no longer than a given `dt_max`, returning the step it took.
 
 use crate::error::PdeError;
-use crate::flux::{max_outflow, sg_coefficient, sg_rhs, Layout};
+use crate::flux::{sg_coefficient, Layout, SgKernel};
 use crate::potential::PotentialField;
 use mfl_core::Grid;
 use rayon::prelude::*;
@@ -32,14 +32,13 @@ pub trait Stepper {
 /// (and reduced and the step redone if a later stage's Ψ needs a smaller one).
 #[derive(Debug, Clone)]
 pub struct ExplicitSsprk3 {
-    layout: Layout,
-    temperature: f64,
     cfl: f64,
+    kernel: SgKernel,
     psi: Vec<f64>,
+    k0: Vec<f64>,
     k: Vec<f64>,
     u1: Vec<f64>,
     u2: Vec<f64>,
-    scratch: Vec<f64>,
 }
 
 impl ExplicitSsprk3 {
@@ -54,21 +53,20 @@ impl ExplicitSsprk3 {
         }
         let m = grid.len();
         Ok(ExplicitSsprk3 {
-            layout: Layout::new(grid),
-            temperature,
             cfl,
+            kernel: SgKernel::new(&Layout::new(grid), temperature),
             psi: vec![0.0; m],
+            k0: vec![0.0; m],
             k: vec![0.0; m],
             u1: vec![0.0; m],
             u2: vec![0.0; m],
-            scratch: vec![0.0; m],
         })
     }
 
-    /// Stage Ψ(u) into psi; returns its forward-Euler rate bound.
-    fn stage_rate(&mut self, field: &dyn PotentialField, u: &[f64]) -> f64 {
+    /// Ψ(u) into psi and L(u)u into `k`; returns the forward-Euler rate bound.
+    fn stage(&mut self, field: &dyn PotentialField, u: &[f64], k: &mut [f64]) -> f64 {
         field.potential(u, &mut self.psi);
-        max_outflow(&self.layout, self.temperature, &self.psi, &mut self.scratch)
+        self.kernel.rhs_rate(&self.psi, u, k)
     }
 }
 
@@ -89,56 +87,52 @@ impl Stepper for ExplicitSsprk3 {
         rho: &mut [f64],
         dt_max: f64,
     ) -> Result<f64, PdeError> {
-        let rate0 = self.stage_rate(field, rho);
+        let mut k0 = std::mem::take(&mut self.k0);
+        let mut k = std::mem::take(&mut self.k);
+        let mut u1 = std::mem::take(&mut self.u1);
+        let mut u2 = std::mem::take(&mut self.u2);
+        let rate0 = self.stage(field, rho, &mut k0);
         let mut dt = if rate0 > 0.0 {
             (self.cfl / rate0).min(dt_max)
         } else {
             dt_max
         };
-        let t = self.temperature;
-        'retry: for attempt in 0..20 {
-            if attempt > 0 {
-                // Ψ(ρ) is in psi only on the first attempt
-                field.potential(rho, &mut self.psi);
+        let mut result = None;
+        for _attempt in 0..20 {
+            for ((u, r), kk) in u1.iter_mut().zip(rho.iter()).zip(&k0) {
+                *u = r + dt * kk;
             }
-            sg_rhs(&self.layout, t, &self.psi, rho, &mut self.k);
-            for ((u, r), k) in self.u1.iter_mut().zip(rho.iter()).zip(&self.k) {
-                *u = r + dt * k;
-            }
-            let u1 = std::mem::take(&mut self.u1);
-            let rate = self.stage_rate(field, &u1);
-            self.u1 = u1;
+            let rate = self.stage(field, &u1, &mut k);
             if dt * rate > 1.0 {
                 dt = self.cfl / rate;
-                continue 'retry;
+                continue;
             }
-            sg_rhs(&self.layout, t, &self.psi, &self.u1, &mut self.k);
-            for (((u2, r), u1), k) in self
-                .u2
-                .iter_mut()
-                .zip(rho.iter())
-                .zip(&self.u1)
-                .zip(&self.k)
-            {
-                *u2 = 0.75 * r + 0.25 * (u1 + dt * k);
+            // u2 = ¾ρ + ¼(u1 + dt k)
+            for (((v, r), u), kk) in u2.iter_mut().zip(rho.iter()).zip(&u1).zip(&k) {
+                *v = 0.75 * r + 0.25 * (u + dt * kk);
             }
-            let u2 = std::mem::take(&mut self.u2);
-            let rate = self.stage_rate(field, &u2);
-            self.u2 = u2;
+            let rate = self.stage(field, &u2, &mut k);
             if dt * rate > 1.0 {
                 dt = self.cfl / rate;
-                continue 'retry;
+                continue;
             }
-            sg_rhs(&self.layout, t, &self.psi, &self.u2, &mut self.k);
-            for ((r, u2), k) in rho.iter_mut().zip(&self.u2).zip(&self.k) {
-                *r = (1.0 / 3.0) * *r + (2.0 / 3.0) * (u2 + dt * k);
+            // ρ⁺ = ⅓ρ + ⅔(u2 + dt k)
+            for ((r, u), kk) in rho.iter_mut().zip(&u2).zip(&k) {
+                *r = (1.0 / 3.0) * *r + (2.0 / 3.0) * (u + dt * kk);
             }
-            return Ok(dt);
+            result = Some(dt);
+            break;
         }
-        Err(PdeError::invalid(
-            "time step",
-            "the positivity limit kept shrinking within one step",
-        ))
+        self.k0 = k0;
+        self.k = k;
+        self.u1 = u1;
+        self.u2 = u2;
+        result.ok_or_else(|| {
+            PdeError::invalid(
+                "time step",
+                "the positivity limit kept shrinking within one step",
+            )
+        })
     }
 }
 

@@ -1,0 +1,207 @@
+//! Issue 3 "Measure": steps/s and cell-updates/s of the FV steppers (throughput = cells, so
+//! criterion's elem/s is cell-updates/s), on 1 and 2 threads, plus a STREAM triad for the
+//! memory-bandwidth reference. Results and how to read them: benches/README.md.
+//!
+//! Cases (K = 170 Gauss–Hermite data points, tanh units, λ = 1e-3, T = 0.05):
+//! * `1d_w_general_4096`: θ = w on 4096 cells, general O(M·K) potential path;
+//! * `2d_aw_fact_{128,256,512}`: θ = (a, w), factorised potential path;
+//! * `2d_aw_general_256`: θ = (a, w) forced onto the general O(M·K) path;
+//! * `2d_ou_256`: fixed quadratic potential (the OU problem of benches/ou_pypde.py).
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use mfl_core::data::{Inputs, Teacher};
+use mfl_core::unit::Unit;
+use mfl_core::{Activation, Axis, Boundary, Gaussian, Grid, Law, Loss, MeanField, Param};
+use mfl_pde::{
+    ExplicitSsprk3, FixedPotential, ImplicitSg, MeanFieldPotential, PotentialField, Stepper,
+};
+use ndarray::array;
+use std::hint::black_box;
+use std::time::Duration;
+
+const K: usize = 170;
+const T: f64 = 0.05;
+
+fn mean_field(param: Param) -> MeanField {
+    let unit = Unit::Ridge {
+        act: Activation::Tanh,
+        param,
+        input_dim: 1,
+    };
+    let theta = match param {
+        Param::AW => array![[1.0, 2.0], [-0.5, 0.7]],
+        _ => array![[2.0], [0.7]],
+    };
+    let teacher = Teacher::new(unit.clone(), theta, vec![1.0, 1.0]).unwrap();
+    let data = Inputs::gauss_hermite(1, K).label(&teacher, 0.0).unwrap();
+    MeanField::new(unit, Loss::Squared, data, 1e-3).unwrap()
+}
+
+struct Case {
+    name: String,
+    grid: Grid,
+    field: Box<dyn PotentialField>,
+    rho0: Vec<f64>,
+}
+
+fn case_1d() -> Case {
+    let grid = Grid::new(vec![Axis::new(-4.0, 4.0, 4096, Boundary::NoFlux).unwrap()]).unwrap();
+    let field = MeanFieldPotential::new(mean_field(Param::W), &grid).unwrap();
+    let rho0 = Law::Gaussian(Gaussian::new(vec![0.5], vec![1.0]).unwrap())
+        .on_grid(&grid)
+        .unwrap();
+    Case {
+        name: "1d_w_general_4096".into(),
+        grid,
+        field: Box::new(field),
+        rho0,
+    }
+}
+
+fn grid_2d(n: usize) -> Grid {
+    Grid::new(vec![
+        Axis::new(-3.0, 3.0, n, Boundary::NoFlux).unwrap(),
+        Axis::new(-4.0, 4.0, n, Boundary::NoFlux).unwrap(),
+    ])
+    .unwrap()
+}
+
+fn rho_2d(grid: &Grid) -> Vec<f64> {
+    Law::Gaussian(Gaussian::new(vec![0.2, 0.3], vec![0.5, 0.1, 0.1, 1.0]).unwrap())
+        .on_grid(grid)
+        .unwrap()
+}
+
+fn case_aw(n: usize, factorised: bool) -> Case {
+    let grid = grid_2d(n);
+    let mf = mean_field(Param::AW);
+    let field = if factorised {
+        MeanFieldPotential::new(mf, &grid).unwrap()
+    } else {
+        MeanFieldPotential::general(mf, &grid).unwrap()
+    };
+    assert_eq!(field.is_factorised(), factorised);
+    Case {
+        name: format!("2d_aw_{}_{n}", if factorised { "fact" } else { "general" }),
+        rho0: rho_2d(&grid),
+        grid,
+        field: Box::new(field),
+    }
+}
+
+fn case_ou() -> Case {
+    let grid = grid_2d(256);
+    let field = FixedPotential::from_fn(&grid, |x| {
+        0.5 * (x[0] * x[0] + x[0] * x[1] + 0.8 * x[1] * x[1])
+    })
+    .unwrap();
+    Case {
+        name: "2d_ou_256".into(),
+        rho0: rho_2d(&grid),
+        grid,
+        field: Box::new(field),
+    }
+}
+
+fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+}
+
+fn steppers(c: &mut Criterion) {
+    let mut cases = vec![case_1d()];
+    for n in [128, 256, 512] {
+        cases.push(case_aw(n, true));
+    }
+    cases.push(case_aw(256, false));
+    cases.push(case_ou());
+    for implicit in [false, true] {
+        let mut g = c.benchmark_group(if implicit {
+            "implicit_step"
+        } else {
+            "explicit_step"
+        });
+        g.sample_size(10)
+            .measurement_time(Duration::from_secs(2))
+            .warm_up_time(Duration::from_millis(500));
+        for case in &cases {
+            g.throughput(Throughput::Elements(case.grid.len() as u64));
+            for threads in [1, 2] {
+                let p = pool(threads);
+                let h = case.grid.h_min();
+                let mut st: Box<dyn Stepper + Send> = if implicit {
+                    Box::new(ImplicitSg::new(&case.grid, T, 10.0 * h * h).unwrap())
+                } else {
+                    Box::new(ExplicitSsprk3::new(&case.grid, T, 0.9).unwrap())
+                };
+                let mut rho = case.rho0.clone();
+                let field = case.field.as_ref();
+                g.bench_function(BenchmarkId::new(&case.name, format!("{threads}t")), |b| {
+                    p.install(|| {
+                        b.iter(|| black_box(st.step(field, &mut rho, f64::INFINITY).unwrap()))
+                    })
+                });
+            }
+        }
+        g.finish();
+    }
+}
+
+/// The potential alone (the O(M·K) part) on the general and factorised paths at 256².
+fn potentials(c: &mut Criterion) {
+    let mut g = c.benchmark_group("potential");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500));
+    for case in [case_aw(256, true), case_aw(256, false), case_1d()] {
+        g.throughput(Throughput::Elements(case.grid.len() as u64));
+        let mut out = vec![0.0; case.grid.len()];
+        for threads in [1, 2] {
+            let p = pool(threads);
+            g.bench_function(BenchmarkId::new(&case.name, format!("{threads}t")), |b| {
+                p.install(|| b.iter(|| case.field.potential(black_box(&case.rho0), &mut out)))
+            });
+        }
+    }
+    g.finish();
+}
+
+/// STREAM triad a = b + s·c on 3 × 64 MiB arrays; throughput in bytes (3 × 8 per element,
+/// not counting write-allocate), split over threads in fixed chunks.
+fn triad(c: &mut Criterion) {
+    use rayon::prelude::*;
+    let n = 8 << 20;
+    let (mut a, b, cc) = (vec![0.0f64; n], vec![1.0f64; n], vec![2.0f64; n]);
+    let mut g = c.benchmark_group("stream_triad");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500));
+    g.throughput(Throughput::Bytes((3 * 8 * n) as u64));
+    for threads in [1, 2] {
+        let p = pool(threads);
+        g.bench_function(
+            BenchmarkId::new("triad_64MiB", format!("{threads}t")),
+            |bch| {
+                p.install(|| {
+                    bch.iter(|| {
+                        let s = black_box(3.0);
+                        a.par_chunks_mut(1 << 16)
+                            .zip(b.par_chunks(1 << 16))
+                            .zip(cc.par_chunks(1 << 16))
+                            .for_each(|((x, y), z)| {
+                                for ((x, y), z) in x.iter_mut().zip(y).zip(z) {
+                                    *x = y + s * z;
+                                }
+                            });
+                    })
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, steppers, potentials, triad);
+criterion_main!(benches);
