@@ -10,6 +10,7 @@
 //!   ≈ 2|mean R_N(η) − mean R_N(η/2)|; both the raw difference and this estimate are reported.
 //! * [`error_budget`]: per t, trustworthy iff both errors are ≤ |gap(N_max, t)| / 10.
 
+use crate::coupled::CoupledCv;
 use crate::error::CompareError;
 use crate::stats::Summary;
 use crate::sweep::{pde_risk_at, GapTable};
@@ -72,7 +73,9 @@ pub struct StepBias {
 }
 
 /// Rerun the largest N of `table` with `dynamics_half` (the same dynamics with η/2) on the
-/// table's seeds and times, and compare per seed.
+/// table's seeds and times, and compare per seed. When the table used the coupled control
+/// variate, the η/2 run is coupled too (in the same residual path) and the corrected values
+/// are compared, so the bias is that of the estimator the gap uses.
 pub fn time_step_bias(
     table: &GapTable,
     dynamics_half: &Dynamics,
@@ -86,36 +89,48 @@ pub fn time_step_bias(
             format!("has N = {}, the sweep's largest N is {n}", dynamics_half.n),
         ));
     }
-    let trajs = dynamics_half.run_seeds(
-        eval,
-        &table.seeds,
-        &Recording::at(table.times.clone()),
-        |_, _| {},
-    )?;
-    Ok(table
+    let recording = Recording::at(table.times.clone());
+    let (trajs, independent) = match &table.path {
+        Some(path) => {
+            let field = |t: f64, out: &mut [f64]| path.at(t, out);
+            let pairs =
+                dynamics_half.run_seeds_coupled(eval, &table.seeds, &recording, &field, |_| {})?;
+            let (a, b): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
+            (a, Some(b))
+        }
+        None => (
+            dynamics_half.run_seeds(eval, &table.seeds, &recording, |_, _| {})?,
+            None,
+        ),
+    };
+    table
         .times
         .iter()
         .enumerate()
         .map(|(j, &t)| {
             let row = table.row(i_n, j);
-            let half: Vec<f64> = trajs.iter().map(|tr| tr.risk[j]).collect();
-            let diff: Vec<f64> = row
-                .risk_samples
-                .iter()
-                .zip(&half)
-                .map(|(a, b)| a - b)
-                .collect();
+            let raw: Vec<f64> = trajs.iter().map(|tr| tr.risk[j]).collect();
+            let (coarse, half) = match (&row.coupled, &independent) {
+                (Some(cv), Some(ind)) => {
+                    let bar: Vec<f64> = ind.iter().map(|tr| tr.risk[j]).collect();
+                    let half =
+                        CoupledCv::new(&raw, &bar, table.pde_risk[j], table.pde_fluctuation[j], n)?;
+                    (cv.risk_samples.clone(), half.risk_samples)
+                }
+                _ => (row.risk_samples.clone(), raw),
+            };
+            let diff: Vec<f64> = coarse.iter().zip(&half).map(|(a, b)| a - b).collect();
             let d = Summary::of(&diff);
-            StepBias {
+            Ok(StepBias {
                 time: t,
-                mean_eta: row.risk.mean,
+                mean_eta: crate::stats::mean(&coarse),
                 mean_half: crate::stats::mean(&half),
                 difference: d.mean,
                 difference_se: d.se,
                 bias: 2.0 * d.mean.abs(),
-            }
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// The verdict at one time.

@@ -6,6 +6,7 @@
 //!   log|gap| on log N and the fixed-slope fit gap = C/N;
 //! * [`sweep`] — the N-sweep: one PDE run, particles for every N and seed (common random
 //!   numbers), gap(N, t) of the risk and the energy, with an exact control variate at t = 0;
+//! * [`coupled`] — the coupled (McKean–Vlasov) control variate for t > 0;
 //! * [`budget`] — the error budget: PDE grid error (Richardson) and time-step bias against the
 //!   gap at the largest N;
 //! * [`distance`] — exact W1 in 1D and sliced W1 in 2D between particles and a grid density.
@@ -16,6 +17,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod budget;
+pub mod coupled;
 pub mod distance;
 pub mod error;
 pub mod stats;
@@ -24,9 +26,13 @@ pub mod sweep;
 pub use budget::{
     error_budget, pde_richardson, time_step_bias, BudgetRow, PdeErrorEstimate, StepBias,
 };
+pub use coupled::{fluctuation, grid_fluctuation, CoupledCv, ResidualPath};
 pub use distance::{sliced_w1_2d, w1_1d, w1_discrete};
 pub use error::CompareError;
 pub use stats::{
     fit_inverse_n, mean, sample_std, slope_fit, std_error, t_quantile, SlopeFit, Summary,
 };
-pub use sweep::{gap_sweep, pde_risk_at, ControlVariate, GapRow, GapTable};
+pub use sweep::{
+    gap_sweep, gap_sweep_with, pde_risk_at, pde_trace, ControlVariate, GapRow, GapTable, PdeTrace,
+    SweepOptions,
+};

@@ -19,10 +19,12 @@
 //! the mean of L is O(h²) instead of 0, the same order as the grid's own error in R(ρ₀).
 //! For t > 0 the mean of the analogous functional is unknown, so no correction is made.
 
+use crate::coupled::{grid_fluctuation, CoupledCv, ResidualPath};
+use crate::distance::{sliced_w1_2d, w1_1d};
 use crate::error::CompareError;
 use crate::stats::{fit_inverse_n, slope_fit, SlopeFit, Summary};
-use mfl_core::{Grid, MeanField, Measure};
-use mfl_particles::{Dynamics, Recording};
+use mfl_core::{Grid, Loss, MeanField, Measure};
+use mfl_particles::{Dynamics, Gradient, Recording, Trajectory};
 use mfl_pde::{solve, Diagnostics, FvProblem, Observer, PotentialField, RunOptions};
 use ndarray::Array1;
 use rayon::prelude::*;
@@ -67,15 +69,30 @@ pub struct GapRow {
     pub energy_samples: Vec<f64>,
     /// The control-variate correction (t = 0 only).
     pub control: Option<ControlVariate>,
+    /// The coupled control variate (t > 0, when asked for; see [`crate::coupled`]).
+    pub coupled: Option<CoupledCv>,
+    /// Distance between the particles and ρ_t over seeds (exact W1 in 1D, sliced W1 in 2D),
+    /// when asked for.
+    pub distance: Option<Summary>,
 }
 
 impl GapRow {
     /// The best available (gap, standard error) of the risk: control-variate corrected at
     /// t = 0, raw otherwise.
     pub fn best_gap_risk(&self) -> (f64, f64) {
-        match &self.control {
-            Some(c) => (c.gap_risk, c.risk.se),
-            None => (self.gap_risk, self.risk.se),
+        match (&self.control, &self.coupled) {
+            (Some(c), _) => (c.gap_risk, c.risk.se),
+            (None, Some(c)) => (c.gap_risk, c.risk.se),
+            (None, None) => (self.gap_risk, self.risk.se),
+        }
+    }
+
+    /// The per-seed values behind [`GapRow::best_gap_risk`].
+    pub fn best_risk_samples(&self) -> &[f64] {
+        match (&self.control, &self.coupled) {
+            (Some(c), _) => &c.risk_samples,
+            (None, Some(c)) => &c.risk_samples,
+            (None, None) => &self.risk_samples,
         }
     }
 
@@ -101,6 +118,11 @@ pub struct GapTable {
     pub pde_risk: Vec<f64>,
     /// E(ρ_t) of the PDE at each time.
     pub pde_energy: Vec<f64>,
+    /// V(ρ_t) = ∫U(θ,θ)dρ_t − ∬U dρ_t dρ_t: i.i.d. samples of ρ_t have E R_N − R = V/N
+    /// (computed when the coupled control variate is on; empty otherwise).
+    pub pde_fluctuation: Vec<f64>,
+    /// The PDE's residual path the coupled control variate ran in (None when it is off).
+    pub path: Option<ResidualPath>,
     /// Rows, N-major: `rows[i_n * times.len() + i_t]`.
     pub rows: Vec<GapRow>,
 }
@@ -156,11 +178,7 @@ impl GapTable {
             .map(|k| {
                 (0..self.ns.len())
                     .map(|i_n| {
-                        let row = self.row(i_n, i_t);
-                        let v = match &row.control {
-                            Some(cv) => cv.risk_samples[k],
-                            None => row.risk_samples[k],
-                        };
+                        let v = self.row(i_n, i_t).best_risk_samples()[k];
                         coef[i_n] * (v - self.pde_risk[i_t])
                     })
                     .sum::<f64>()
@@ -171,19 +189,39 @@ impl GapTable {
     }
 }
 
-/// Records R and E at given times and forwards the caller's snapshots to its observer.
+/// What a sweep takes from the PDE run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PdeTrace {
+    /// R(ρ_t) at each record time.
+    pub risk: Vec<f64>,
+    /// E(ρ_t) at each record time.
+    pub energy: Vec<f64>,
+    /// ρ_t at each record time.
+    pub density: Vec<Vec<f64>>,
+    /// The residual r(t) on a uniform time grid, when asked for.
+    pub path: Option<ResidualPath>,
+}
+
+/// Records R, E and ρ at given times (and the residual on a time grid) and forwards the
+/// caller's snapshots to its observer.
 struct PdeTap<'a> {
     field: &'a dyn PotentialField,
     times: &'a [f64],
     user_snaps: &'a [f64],
     risk: Vec<Option<f64>>,
     energy: Vec<Option<f64>>,
+    density: Vec<Option<Vec<f64>>>,
+    path: Option<(f64, &'a MeanField)>,
+    residuals: Vec<Vec<f64>>,
     inner: &'a mut dyn Observer,
 }
 
 fn same_time(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
+
+const NO_RISK: &str =
+    "the PDE's potential has no risk (a fixed potential); a gap sweep needs a mean-field problem";
 
 impl Observer for PdeTap<'_> {
     fn start(&mut self, grid: &Grid, rho0: &[f64]) -> Result<(), String> {
@@ -195,13 +233,16 @@ impl Observer for PdeTap<'_> {
     fn snapshot(&mut self, t: f64, rho: &[f64]) -> Result<(), String> {
         if let Some(j) = self.times.iter().position(|&s| same_time(s, t)) {
             let e = self.field.energy(rho);
-            let risk = e.risk.ok_or_else(|| {
-                "the PDE's potential has no risk (a fixed potential); a gap sweep needs a \
-                 mean-field problem"
-                    .to_string()
-            })?;
-            self.risk[j] = Some(risk);
+            self.risk[j] = Some(e.risk.ok_or_else(|| NO_RISK.to_string())?);
             self.energy[j] = Some(e.energy);
+            self.density[j] = Some(rho.to_vec());
+        }
+        if let Some((dt, eval)) = self.path {
+            let k = (t / dt).round();
+            if same_time(k * dt, t) && k as usize == self.residuals.len() {
+                let f = self.field.network(rho).ok_or_else(|| NO_RISK.to_string())?;
+                self.residuals.push(eval.residual(&f).to_vec());
+            }
         }
         if self.user_snaps.iter().any(|&s| same_time(s, t)) {
             self.inner.snapshot(t, rho)?;
@@ -241,15 +282,44 @@ pub fn pde_risk_at(
     times: &[f64],
     observer: &mut dyn Observer,
 ) -> Result<(Vec<f64>, Vec<f64>), CompareError> {
+    let tr = pde_trace(pde, rho0, opts, times, None, observer)?;
+    Ok((tr.risk, tr.energy))
+}
+
+/// Solve the PDE from `rho0` and record R, E and ρ at each of `times`; with
+/// `path = Some((Δ, eval))` also the residual r(t) of `eval` at t = jΔ up to the last time
+/// (the run is extended to the last node if needed). `observer` sees only the caller's own
+/// snapshot times.
+pub fn pde_trace(
+    pde: &FvProblem,
+    rho0: Vec<f64>,
+    opts: &RunOptions,
+    times: &[f64],
+    path: Option<(f64, &MeanField)>,
+    observer: &mut dyn Observer,
+) -> Result<PdeTrace, CompareError> {
     check_times(times)?;
     let mut o = opts.clone();
     o.snapshot_times.extend_from_slice(times);
+    let mut nodes = 0;
+    if let Some((dt, _)) = path {
+        if !(dt > 0.0 && dt.is_finite()) {
+            return Err(CompareError::invalid("residual path", "Δ must be > 0"));
+        }
+        let t_max = times[times.len() - 1];
+        nodes = (t_max / dt - 1e-9).ceil().max(0.0) as usize + 1;
+        o.t_end = o.t_end.max((nodes - 1) as f64 * dt);
+        o.snapshot_times.extend((0..nodes).map(|j| j as f64 * dt));
+    }
     let mut tap = PdeTap {
         field: pde.field.as_ref(),
         times,
         user_snaps: &opts.snapshot_times,
         risk: vec![None; times.len()],
         energy: vec![None; times.len()],
+        density: vec![None; times.len()],
+        path,
+        residuals: Vec::with_capacity(nodes),
         inner: observer,
     };
     solve(pde, rho0, &o, &mut tap)?;
@@ -259,13 +329,40 @@ pub fn pde_risk_at(
             format!("the PDE run never reached t = {}", times[j]),
         )
     };
-    let risk = (0..times.len())
-        .map(|j| tap.risk[j].ok_or_else(|| miss(j)))
+    let pick = |v: &[Option<f64>]| {
+        (0..times.len())
+            .map(|j| v[j].ok_or_else(|| miss(j)))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let risk = pick(&tap.risk)?;
+    let energy = pick(&tap.energy)?;
+    let density = tap
+        .density
+        .into_iter()
+        .enumerate()
+        .map(|(j, d)| d.ok_or_else(|| miss(j)))
         .collect::<Result<Vec<_>, _>>()?;
-    let energy = (0..times.len())
-        .map(|j| tap.energy[j].ok_or_else(|| miss(j)))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((risk, energy))
+    let path = match path {
+        Some((dt, _)) => {
+            if tap.residuals.len() != nodes {
+                return Err(CompareError::invalid(
+                    "residual path",
+                    format!("recorded {} of {nodes} nodes", tap.residuals.len()),
+                ));
+            }
+            Some(ResidualPath {
+                dt,
+                residuals: tap.residuals,
+            })
+        }
+        None => None,
+    };
+    Ok(PdeTrace {
+        risk,
+        energy,
+        density,
+        path,
+    })
 }
 
 /// Everything of ρ₀ the control variate needs.
@@ -316,16 +413,21 @@ fn variance_ratio(a: &Summary, b: &Summary) -> f64 {
     (a.std / b.std).powi(2)
 }
 
-/// The N-sweep (see the module docs).
-///
-/// * `pde`, `rho0`, `pde_opts`: the PDE run (the `times` are added to its snapshot times;
-///   `observer` sees the run as usual);
-/// * `eval`: the population problem R_N is evaluated on — the same [`MeanField`] as the PDE's
-///   potential;
-/// * `dynamics_for_n(N)`: the particle dynamics with N particles, θ_i(0) i.i.d. from the law
-///   of `rho0`, on the PDE's domain;
-/// * `ns`, `seeds`: particle numbers and the seeds used for every N;
-/// * `times`: strictly increasing record times (a t = 0 first gets the control variate).
+/// What [`gap_sweep_with`] does beyond the plain sweep.
+#[derive(Clone, Copy, Default)]
+pub struct SweepOptions<'a> {
+    /// Run the coupled control variate at t > 0 (squared loss, exact gradients; see
+    /// [`crate::coupled`]).
+    pub coupled: bool,
+    /// Measure the distance between particles and ρ_t at every record (W1 in 1D, sliced W1
+    /// with 16 directions in 2D).
+    pub distances: bool,
+    /// Called as `progress(N, seed_index)` when a seed's run for N is done (any order).
+    pub progress: Option<&'a (dyn Fn(usize, usize) + Sync)>,
+}
+
+/// The plain N-sweep (see the module docs): [`gap_sweep_with`] without the coupled control
+/// variate and distances.
 #[allow(clippy::too_many_arguments)]
 pub fn gap_sweep(
     pde: &FvProblem,
@@ -338,19 +440,111 @@ pub fn gap_sweep(
     times: &[f64],
     observer: &mut dyn Observer,
 ) -> Result<GapTable, CompareError> {
+    gap_sweep_with(
+        pde,
+        rho0,
+        pde_opts,
+        eval,
+        dynamics_for_n,
+        ns,
+        seeds,
+        times,
+        observer,
+        &SweepOptions::default(),
+    )
+}
+
+/// Distance between the particles of every trajectory at record `j` and the density `rho`.
+fn distances(
+    trajs: &[&Trajectory],
+    j: usize,
+    grid: &Grid,
+    rho: &[f64],
+) -> Result<Summary, CompareError> {
+    let d: Vec<f64> = trajs
+        .par_iter()
+        .map(|tr| {
+            let pos = tr
+                .positions
+                .as_ref()
+                .expect("positions are recorded when distances are asked for");
+            let p = pos.index_axis(ndarray::Axis(0), j);
+            match grid.dim() {
+                1 => w1_1d(&p.column(0).to_vec(), grid, rho),
+                _ => sliced_w1_2d(p, grid, rho, 16, 2),
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Summary::of(&d))
+}
+
+/// The N-sweep (see the module docs).
+///
+/// * `pde`, `rho0`, `pde_opts`: the PDE run (the `times` are added to its snapshot times;
+///   `observer` sees the run as usual);
+/// * `eval`: the population problem R_N is evaluated on — the same [`MeanField`] as the PDE's
+///   potential;
+/// * `dynamics_for_n(N)`: the particle dynamics with N particles, θ_i(0) i.i.d. from the law
+///   of `rho0`, on the PDE's domain;
+/// * `ns`, `seeds`: particle numbers and the seeds used for every N;
+/// * `times`: strictly increasing record times (a t = 0 first gets the control variate);
+/// * `options`: the coupled control variate for t > 0, distances, progress.
+#[allow(clippy::too_many_arguments)]
+pub fn gap_sweep_with(
+    pde: &FvProblem,
+    rho0: Vec<f64>,
+    pde_opts: &RunOptions,
+    eval: &MeanField,
+    dynamics_for_n: impl Fn(usize) -> Dynamics,
+    ns: &[usize],
+    seeds: &[u64],
+    times: &[f64],
+    observer: &mut dyn Observer,
+    options: &SweepOptions,
+) -> Result<GapTable, CompareError> {
     check_times(times)?;
     if ns.is_empty() || ns.contains(&0) {
         return Err(CompareError::invalid("ns", "needs at least one N, all ≥ 1"));
     }
-    if seeds.len() < 2 {
+    let min_seeds = if options.coupled { 3 } else { 2 };
+    if seeds.len() < min_seeds {
         return Err(CompareError::invalid(
             "seeds",
-            "needs at least 2 seeds for a standard error",
+            format!("needs at least {min_seeds} seeds for a standard error"),
         ));
     }
+    let probe = dynamics_for_n(ns[0]);
+    if options.coupled {
+        if eval.loss != Loss::Squared {
+            return Err(CompareError::invalid(
+                "coupled",
+                "the coupled control variate's known mean holds for the squared loss only",
+            ));
+        }
+        if !matches!(probe.gradient, Gradient::Exact) {
+            return Err(CompareError::invalid(
+                "coupled",
+                "the coupled control variate needs exact (population) gradients",
+            ));
+        }
+    }
     let cv_ref = (times[0] == 0.0).then(|| CvReference::new(eval, &pde.grid, &rho0));
-    let (pde_risk, pde_energy) = pde_risk_at(pde, rho0, pde_opts, times, observer)?;
-    let recording = Recording::at(times.to_vec());
+    let path = options.coupled.then_some((0.5 * probe.eta, eval));
+    let trace = pde_trace(pde, rho0, pde_opts, times, path, observer)?;
+    let pde_fluctuation: Vec<f64> = if options.coupled {
+        trace
+            .density
+            .iter()
+            .map(|rho| grid_fluctuation(eval, &pde.grid, rho))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut recording = Recording::at(times.to_vec());
+    if options.distances {
+        recording = recording.with_positions();
+    }
+    let last = times.len() - 1;
     let mut rows = Vec::with_capacity(ns.len() * times.len());
     for &n in ns {
         let dynamics = dynamics_for_n(n);
@@ -360,7 +554,27 @@ pub fn gap_sweep(
                 format!("asked for N = {n}, got dynamics with N = {}", dynamics.n),
             ));
         }
-        let trajs = dynamics.run_seeds(eval, seeds, &recording, |_, _| {})?;
+        let tick = |i: usize| {
+            if let Some(p) = options.progress {
+                p(n, i)
+            }
+        };
+        let (trajs, independent): (Vec<Trajectory>, Option<Vec<Trajectory>>) = match &trace.path {
+            Some(path) => {
+                let field = |t: f64, out: &mut [f64]| path.at(t, out);
+                let pairs = dynamics.run_seeds_coupled(eval, seeds, &recording, &field, tick)?;
+                let (a, b) = pairs.into_iter().unzip();
+                (a, Some(b))
+            }
+            None => (
+                dynamics.run_seeds(eval, seeds, &recording, |i, rec| {
+                    if same_time(rec.time, times[last]) {
+                        tick(i)
+                    }
+                })?,
+                None,
+            ),
+        };
         let lin: Option<Vec<(f64, f64)>> = match &cv_ref {
             Some(c) => Some(
                 seeds
@@ -370,6 +584,7 @@ pub fn gap_sweep(
             ),
             None => None,
         };
+        let traj_refs: Vec<&Trajectory> = trajs.iter().collect();
         for (j, &t) in times.iter().enumerate() {
             let risk_samples: Vec<f64> = trajs.iter().map(|tr| tr.risk[j]).collect();
             let energy_samples: Vec<f64> = trajs.iter().map(|tr| tr.energy[j]).collect();
@@ -395,8 +610,8 @@ pub fn gap_sweep(
                         .collect();
                     let (rs, es) = (Summary::of(&rc), Summary::of(&ec));
                     Some(ControlVariate {
-                        gap_risk: rs.mean - pde_risk[0],
-                        gap_energy: es.mean - pde_energy[0],
+                        gap_risk: rs.mean - trace.risk[0],
+                        gap_energy: es.mean - trace.energy[0],
                         variance_reduction_risk: variance_ratio(&risk, &rs),
                         variance_reduction_energy: variance_ratio(&energy, &es),
                         risk: rs,
@@ -406,16 +621,36 @@ pub fn gap_sweep(
                 }
                 _ => None,
             };
+            let coupled = match &independent {
+                Some(ind) if t > 0.0 => {
+                    let bar: Vec<f64> = ind.iter().map(|tr| tr.risk[j]).collect();
+                    Some(CoupledCv::new(
+                        &risk_samples,
+                        &bar,
+                        trace.risk[j],
+                        pde_fluctuation[j],
+                        n,
+                    )?)
+                }
+                _ => None,
+            };
+            let distance = if options.distances {
+                Some(distances(&traj_refs, j, &pde.grid, &trace.density[j])?)
+            } else {
+                None
+            };
             rows.push(GapRow {
                 n,
                 time: t,
-                gap_risk: risk.mean - pde_risk[j],
-                gap_energy: energy.mean - pde_energy[j],
+                gap_risk: risk.mean - trace.risk[j],
+                gap_energy: energy.mean - trace.energy[j],
                 risk,
                 energy,
                 risk_samples,
                 energy_samples,
                 control,
+                coupled,
+                distance,
             });
         }
     }
@@ -423,8 +658,10 @@ pub fn gap_sweep(
         times: times.to_vec(),
         ns: ns.to_vec(),
         seeds: seeds.to_vec(),
-        pde_risk,
-        pde_energy,
+        pde_risk: trace.risk,
+        pde_energy: trace.energy,
+        pde_fluctuation,
+        path: trace.path,
         rows,
     })
 }

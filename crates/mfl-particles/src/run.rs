@@ -168,6 +168,57 @@ impl Trajectory {
     }
 }
 
+impl Trajectory {
+    fn empty(seed: u64, r: usize, n: usize, dd: usize, positions: bool) -> Self {
+        Trajectory {
+            seed,
+            step: Vec::with_capacity(r),
+            time: Vec::with_capacity(r),
+            temperature: Vec::with_capacity(r),
+            risk: Vec::with_capacity(r),
+            energy: Vec::with_capacity(r),
+            mean: Array2::zeros((r, dd)),
+            cov: Array3::zeros((r, dd, dd)),
+            positions: positions.then(|| Array3::zeros((r, n, dd))),
+            final_theta: Array2::zeros((0, dd)),
+        }
+    }
+
+    /// Record `sys` as record j: R_N and E_N on `eval`, moments, positions if kept.
+    /// Returns (risk, energy, mean, cov).
+    fn push(
+        &mut self,
+        j: usize,
+        sys: &ParticleSystem<'_>,
+        eval: &MeanField,
+    ) -> (f64, f64, Vec<f64>, Vec<f64>) {
+        let mu = sys.measure();
+        let risk = eval.risk(mu);
+        let energy = 0.5 * risk + eval.regulariser(mu);
+        let mean = mu.mean();
+        let cov = mu.covariance();
+        self.step.push(sys.steps());
+        self.time.push(sys.time());
+        self.temperature.push(sys.temperature_now());
+        self.risk.push(risk);
+        self.energy.push(energy);
+        self.mean
+            .row_mut(j)
+            .iter_mut()
+            .zip(&mean)
+            .for_each(|(a, b)| *a = *b);
+        self.cov
+            .index_axis_mut(ndarray::Axis(0), j)
+            .iter_mut()
+            .zip(&cov)
+            .for_each(|(a, b)| *a = *b);
+        if let Some(p) = self.positions.as_mut() {
+            p.index_axis_mut(ndarray::Axis(0), j).assign(&sys.theta());
+        }
+        (risk, energy, mean, cov)
+    }
+}
+
 fn check_eval(dynamics: &Dynamics, eval: &MeanField) -> Result<(), ParticleError> {
     if eval.theta_dim() != dynamics.dim() {
         return Err(ParticleError::DimensionMismatch {
@@ -205,45 +256,11 @@ impl Dynamics {
         check_eval(self, eval)?;
         let times = recording.schedule.times()?;
         let mut sys = ParticleSystem::new(self, seed)?;
-        let dd = self.dim();
-        let r = times.len();
-        let mut traj = Trajectory {
-            seed,
-            step: Vec::with_capacity(r),
-            time: Vec::with_capacity(r),
-            temperature: Vec::with_capacity(r),
-            risk: Vec::with_capacity(r),
-            energy: Vec::with_capacity(r),
-            mean: Array2::zeros((r, dd)),
-            cov: Array3::zeros((r, dd, dd)),
-            positions: recording.positions.then(|| Array3::zeros((r, self.n, dd))),
-            final_theta: Array2::zeros((0, dd)),
-        };
+        let mut traj =
+            Trajectory::empty(seed, times.len(), self.n, self.dim(), recording.positions);
         for (j, &tau) in times.iter().enumerate() {
-            advance_to(&mut sys, tau)?;
-            let mu = sys.measure();
-            let risk = eval.risk(mu);
-            let energy = 0.5 * risk + eval.regulariser(mu);
-            let mean = mu.mean();
-            let cov = mu.covariance();
-            traj.step.push(sys.steps());
-            traj.time.push(sys.time());
-            traj.temperature.push(sys.temperature_now());
-            traj.risk.push(risk);
-            traj.energy.push(energy);
-            traj.mean
-                .row_mut(j)
-                .iter_mut()
-                .zip(&mean)
-                .for_each(|(a, b)| *a = *b);
-            traj.cov
-                .index_axis_mut(ndarray::Axis(0), j)
-                .iter_mut()
-                .zip(&cov)
-                .for_each(|(a, b)| *a = *b);
-            if let Some(p) = traj.positions.as_mut() {
-                p.index_axis_mut(ndarray::Axis(0), j).assign(&sys.theta());
-            }
+            advance_to(&mut sys, tau, |s, h| s.step_with(h))?;
+            let (risk, energy, mean, cov) = traj.push(j, &sys, eval);
             observer(&Record {
                 step: sys.steps(),
                 time: sys.time(),
@@ -290,8 +307,81 @@ impl Dynamics {
     }
 }
 
-/// Step until t = τ (no step if already within 10⁻⁹ η of it).
-fn advance_to(sys: &mut ParticleSystem<'_>, tau: f64) -> Result<(), ParticleError> {
+/// The residual r(t) = (r_k) of a mean-field density ρ_t on the problem's data, at any t the
+/// particle clock reaches: `field(t, &mut r)`.
+pub type Field<'f> = dyn Fn(f64, &mut [f64]) + Sync + 'f;
+
+impl Dynamics {
+    /// Run one seed twice in lockstep, from the same θ_i(0) and with the same noise g_i
+    /// (synchronous coupling): the interacting particles (as [`Dynamics::run`]) and independent
+    /// McKean–Vlasov particles θ̄_i that feel the given mean-field residual instead of their own
+    /// ([`ParticleSystem::step_in_field`] with `field(t_k)`). When `field` is the residual of
+    /// the PDE's ρ_t, the θ̄_i(t) are i.i.d. with law ≈ ρ_t (up to the O(η) time-step error), so
+    /// E R(ρ̄_N(t)) = R(ρ_t) + (1/N)(∫U(θ,θ)dρ_t − ∬U dρ_t dρ_t) is known (squared loss) and
+    /// R(ρ̄_N(t)) is a control variate for R_N(θ(t)). Returns (interacting, independent).
+    pub fn run_coupled(
+        &self,
+        eval: &MeanField,
+        seed: u64,
+        recording: &Recording,
+        field: &Field<'_>,
+    ) -> Result<(Trajectory, Trajectory), ParticleError> {
+        check_eval(self, eval)?;
+        let times = recording.schedule.times()?;
+        let mut sys = ParticleSystem::new(self, seed)?;
+        let mut bar = ParticleSystem::new(self, seed)?;
+        let mut r = vec![0.0; self.problem.data.len()];
+        let (n, dd, pos) = (self.n, self.dim(), recording.positions);
+        let mut traj = Trajectory::empty(seed, times.len(), n, dd, pos);
+        let mut traj_bar = Trajectory::empty(seed, times.len(), n, dd, pos);
+        for (j, &tau) in times.iter().enumerate() {
+            advance_to(&mut sys, tau, |s, h| {
+                field(s.time(), &mut r);
+                bar.step_in_field(h, &r)?;
+                s.step_with(h)
+            })?;
+            bar.set_time(sys.time());
+            traj.push(j, &sys, eval);
+            traj_bar.push(j, &bar, eval);
+        }
+        traj.final_theta = sys.theta().to_owned();
+        traj_bar.final_theta = bar.theta().to_owned();
+        Ok((traj, traj_bar))
+    }
+
+    /// [`Dynamics::run_coupled`] for many seeds in parallel (bit-identical for any number of
+    /// threads); `progress(seed_index)` is called under a lock when a seed finishes.
+    pub fn run_seeds_coupled<P>(
+        &self,
+        eval: &MeanField,
+        seeds: &[u64],
+        recording: &Recording,
+        field: &Field<'_>,
+        progress: P,
+    ) -> Result<Vec<(Trajectory, Trajectory)>, ParticleError>
+    where
+        P: FnMut(usize) + Send,
+    {
+        let progress = Mutex::new(progress);
+        let out: Vec<Result<(Trajectory, Trajectory), ParticleError>> = seeds
+            .par_iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                let r = self.run_coupled(eval, s, recording, field);
+                (*progress.lock().unwrap_or_else(|e| e.into_inner()))(i);
+                r
+            })
+            .collect();
+        out.into_iter().collect()
+    }
+}
+
+/// Step until t = τ (no step if already within 10⁻⁹ η of it) with `step(sys, h)`.
+fn advance_to<'a>(
+    sys: &mut ParticleSystem<'a>,
+    tau: f64,
+    mut step: impl FnMut(&mut ParticleSystem<'a>, f64) -> Result<(), ParticleError>,
+) -> Result<(), ParticleError> {
     loop {
         let eta = sys.eta_now();
         let tol = 1e-9 * eta;
@@ -300,10 +390,10 @@ fn advance_to(sys: &mut ParticleSystem<'_>, tau: f64) -> Result<(), ParticleErro
             return Ok(());
         }
         if eta >= remaining - tol {
-            sys.step_with(remaining)?;
+            step(sys, remaining)?;
             sys.set_time(tau);
             return Ok(());
         }
-        sys.step_with(eta)?;
+        step(sys, eta)?;
     }
 }

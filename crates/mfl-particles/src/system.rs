@@ -349,6 +349,47 @@ impl<'a> ParticleSystem<'a> {
             &mut self.f,
         );
         problem.residual_into(&self.f, &mut self.r);
+        self.descend(problem, h, temperature, slot)
+    }
+
+    /// One step of the dynamics in a *given* field instead of the particles' own:
+    /// θ_i ← B(θ_i − h ∇_θΨ_r(θ_i) + √(2 T_k h) g_i) with
+    /// Ψ_r(θ) = Σ_k r_k σ(x_k; θ) + (λ/2)|θ|² for the residual `residual` = (r_k) on the
+    /// problem's data — e.g. r_k = ½ w_k ∂_ŷℓ(y_k, f_ρ(x_k)) of the mean-field density ρ_t, which
+    /// makes the particles independent samples of the McKean–Vlasov process (the N → ∞ limit)
+    /// driven by the same noise g_i as [`ParticleSystem::step_with`] (synchronous coupling).
+    /// Exact gradients only.
+    pub fn step_in_field(&mut self, h: f64, residual: &[f64]) -> Result<(), ParticleError> {
+        if !(h > 0.0 && h.is_finite()) {
+            return Err(ParticleError::BadStepSize(h));
+        }
+        let dynamics = self.dynamics;
+        if !matches!(dynamics.gradient, Gradient::Exact) || residual.len() != self.r.len() {
+            return Err(ParticleError::invalid(
+                "residual",
+                format!(
+                    "a given field needs exact gradients and one residual per data point ({}), got {}",
+                    self.r.len(),
+                    residual.len()
+                ),
+            ));
+        }
+        self.r.copy_from_slice(residual);
+        let temperature = self.temperature_now();
+        let slot = self.steps + 1;
+        self.descend(&dynamics.problem, h, temperature, slot)
+    }
+
+    /// ∇Ψ from the residual in `self.r`, then the Euler–Maruyama update with the noise of
+    /// `slot`, the boundary map, the clock and the blow-up check.
+    fn descend(
+        &mut self,
+        problem: &MeanField,
+        h: f64,
+        temperature: f64,
+        slot: u64,
+    ) -> Result<(), ParticleError> {
+        let dynamics = self.dynamics;
         problem.potential_grad_of_residual_into(
             &self.r,
             self.theta.view(),

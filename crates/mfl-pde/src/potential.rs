@@ -27,6 +27,11 @@ pub trait PotentialField: Send + Sync {
     fn potential(&self, rho: &[f64], out: &mut [f64]);
     /// E(ρ) (and R(ρ) when defined).
     fn energy(&self, rho: &[f64]) -> Energy;
+    /// The network outputs f_k = Σ_m ρ_m|cell| σ(x_k; θ_m) on the problem's data, for
+    /// learning problems (None for a fixed potential).
+    fn network(&self, _rho: &[f64]) -> Option<Vec<f64>> {
+        None
+    }
 }
 
 /// A fixed potential V given on the cells: Ψ = V, E(ρ) = Σ_m V_m ρ_m |cell|.
@@ -280,6 +285,16 @@ impl PotentialField for MeanFieldPotential {
                     .potential_of_residual_into(&b.r, self.centres.view(), out);
             }
         }
+    }
+
+    fn network(&self, rho: &[f64]) -> Option<Vec<f64>> {
+        let mut guard = self.buf.lock().unwrap_or_else(|e| e.into_inner());
+        let b = &mut *guard;
+        match &self.fact {
+            Some(fa) => self.network_factorised(fa, rho, b),
+            None => self.network_general(rho, b),
+        }
+        Some(b.f.clone())
     }
 
     fn energy(&self, rho: &[f64]) -> Energy {
