@@ -14,6 +14,7 @@
 pub mod cli;
 pub mod cmd;
 
+pub use mfl_compare as compare;
 pub use mfl_core as core;
 pub use mfl_io as io;
 pub use mfl_particles as particles;

@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod compare;
+pub mod compare_report;
 pub mod inspect;
 pub mod particles;
 pub mod progress;
@@ -17,6 +19,9 @@ pub fn run(args: &Cli) -> CmdResult {
     match &args.command {
         Command::Check { config } => check::run(config, &args.sets),
         Command::Inspect { file } => inspect::run(file),
+        Command::Compare { config, output } => {
+            compare::run(config, &args.sets, output.as_deref(), args.quiet)
+        }
         Command::Particles {
             config,
             output,

@@ -121,6 +121,8 @@ pub struct GapTable {
     /// V(ρ_t) = ∫U(θ,θ)dρ_t − ∬U dρ_t dρ_t: i.i.d. samples of ρ_t have E R_N − R = V/N
     /// (computed when the coupled control variate is on; empty otherwise).
     pub pde_fluctuation: Vec<f64>,
+    /// ρ_t of the PDE at each time.
+    pub pde_density: Vec<Vec<f64>>,
     /// The PDE's residual path the coupled control variate ran in (None when it is off).
     pub path: Option<ResidualPath>,
     /// Rows, N-major: `rows[i_n * times.len() + i_t]`.
@@ -661,6 +663,7 @@ pub fn gap_sweep_with(
         pde_risk: trace.risk,
         pde_energy: trace.energy,
         pde_fluctuation,
+        pde_density: trace.density,
         path: trace.path,
         rows,
     })

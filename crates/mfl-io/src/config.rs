@@ -283,14 +283,47 @@ fn exact() -> String {
     "exact".into()
 }
 
-/// `[compare]`: the N sweep.
+/// `[compare]`: the N sweep of `mfl compare`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CompareCfg {
-    /// The values of N.
-    pub n: Vec<usize>,
-    /// Seeds per N.
+    /// The values of N (or give `n_min`, `n_max`, `n_factor`).
+    #[serde(default)]
+    pub n: Option<Vec<usize>>,
+    /// Geometric range: N = n_min, n_min·n_factor, … ≤ n_max.
+    #[serde(default)]
+    pub n_min: Option<usize>,
+    #[serde(default)]
+    pub n_max: Option<usize>,
+    /// Ratio of the geometric range (default 2).
+    #[serde(default)]
+    pub n_factor: Option<usize>,
+    /// Seeds per N (the same seeds for every N: common random numbers).
     pub seeds: usize,
+    /// First seed (default 0).
+    #[serde(default)]
+    pub seed: u64,
+    /// Record times (default: the `[output]` snapshot times up to `particles.t_end`).
+    #[serde(default)]
+    pub times: Option<Vec<f64>>,
+    /// Variance reduction for t > 0: "coupled" (default; squared loss, exact gradients) or
+    /// "none".
+    #[serde(default = "coupled")]
+    pub control: String,
+    /// Compute the error budget: PDE on a grid refined ×2 (Richardson) and the largest N at
+    /// η/2 (default true).
+    #[serde(default = "yes")]
+    pub budget: bool,
+    /// Distances between particles and ρ_t (W1 in 1D, sliced W1 in 2D; default true).
+    #[serde(default = "yes")]
+    pub distances: bool,
+}
+
+fn coupled() -> String {
+    "coupled".into()
+}
+fn yes() -> bool {
+    true
 }
 
 /// `[output]`: when to record.

@@ -1,0 +1,330 @@
+//! `mfl compare CONFIG [-o OUT.h5]`: the N-sweep of the gap R_N − R(ρ_t), its error budget and
+//! the slope of log|gap| against log N, written under /compare and printed as a table.
+
+use super::particles::setup as particle_setup;
+use super::progress::Progress;
+use super::solve::{setup as solve_setup, snapshot_times};
+use super::{output_path, resolved_config, CmdResult};
+use mfl_compare::{
+    error_budget, gap_sweep_with, pde_richardson, slope_fit, time_step_bias, BudgetRow, GapTable,
+    SweepOptions,
+};
+use mfl_io::config::{CompareCfg, Config};
+use mfl_io::h5::OutputFile;
+use mfl_io::record::{write_grid, SolveWriter};
+use mfl_io::{build, ConfigError};
+use mfl_particles::{Dynamics, Gradient, Init};
+use ndarray::{Array1, Array2};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+type Error = Box<dyn std::error::Error>;
+
+/// The list of N of `[compare]`: `n`, or the geometric range n_min·n_factor^j ≤ n_max.
+pub fn particle_numbers(c: &CompareCfg) -> Result<Vec<usize>, ConfigError> {
+    let ns = match (&c.n, c.n_min, c.n_max) {
+        (Some(ns), None, None) => ns.clone(),
+        (None, Some(lo), Some(hi)) => {
+            let f = c.n_factor.unwrap_or(2);
+            if f < 2 {
+                return Err(ConfigError::key("compare.n_factor", "must be ≥ 2"));
+            }
+            if lo == 0 || hi < lo {
+                return Err(ConfigError::key(
+                    "compare.n_min",
+                    format!("needs 1 ≤ n_min ≤ n_max, got {lo} and {hi}"),
+                ));
+            }
+            std::iter::successors(Some(lo), |&n| n.checked_mul(f).filter(|&m| m <= hi)).collect()
+        }
+        _ => {
+            return Err(ConfigError::key(
+                "compare.n",
+                "give either the list `n` or the range `n_min`, `n_max` (and `n_factor`)",
+            ))
+        }
+    };
+    if ns.len() < 3 {
+        return Err(ConfigError::key(
+            "compare.n",
+            format!("a slope with a confidence interval needs ≥ 3 values of N, got {ns:?}"),
+        ));
+    }
+    if ns.contains(&0) || ns.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(ConfigError::key(
+            "compare.n",
+            format!("values must be ≥ 1 and strictly increasing, got {ns:?}"),
+        ));
+    }
+    Ok(ns)
+}
+
+/// Everything a comparison needs, resolved from a config.
+pub struct CompareSetup {
+    pub cmp: CompareCfg,
+    pub ns: Vec<usize>,
+    pub times: Vec<f64>,
+    pub seeds: Vec<u64>,
+    pub eta: f64,
+}
+
+/// Validate `[compare]` against the rest of the config.
+pub fn setup(cfg: &Config) -> Result<CompareSetup, Error> {
+    let cmp = cfg
+        .compare
+        .clone()
+        .ok_or_else(|| ConfigError::key("compare", "`mfl compare` needs a [compare] table"))?;
+    let ns = particle_numbers(&cmp)?;
+    let p = cfg.particles.as_ref().ok_or_else(|| {
+        ConfigError::key(
+            "particles",
+            "`mfl compare` needs a [particles] table (η, t_end)",
+        )
+    })?;
+    let s = cfg.solver.as_ref().ok_or_else(|| {
+        ConfigError::key("solver", "`mfl compare` needs a [solver] table for the PDE")
+    })?;
+    if cmp.seeds < 3 {
+        return Err(ConfigError::key(
+            "compare.seeds",
+            format!("needs ≥ 3 seeds for standard errors, got {}", cmp.seeds),
+        )
+        .into());
+    }
+    if !matches!(cmp.control.as_str(), "coupled" | "none") {
+        return Err(ConfigError::key(
+            "compare.control",
+            format!("unknown control '{}'; valid: coupled, none", cmp.control),
+        )
+        .into());
+    }
+    if p.confine == Some(false) {
+        return Err(ConfigError::key(
+            "particles.confine",
+            "the comparison keeps particles in the PDE's box (the domain changes R); remove \
+             `confine = false`",
+        )
+        .into());
+    }
+    let t_end = p.t_end.min(s.t_end);
+    let times = match &cmp.times {
+        Some(ts) => {
+            if let Some(bad) = ts.iter().find(|&&t| !(t >= 0.0 && t <= t_end)) {
+                return Err(ConfigError::key(
+                    "compare.times",
+                    format!("{bad} is outside [0, min(particles.t_end, solver.t_end) = {t_end}]"),
+                )
+                .into());
+            }
+            if ts.is_empty() || ts.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(ConfigError::key(
+                    "compare.times",
+                    "needs at least one time, strictly increasing",
+                )
+                .into());
+            }
+            ts.clone()
+        }
+        None => {
+            let mut ts = snapshot_times(cfg, t_end)?;
+            ts.sort_by(f64::total_cmp);
+            ts.dedup();
+            ts
+        }
+    };
+    Ok(CompareSetup {
+        ns,
+        times,
+        seeds: (0..cmp.seeds as u64).map(|s| cmp.seed + s).collect(),
+        eta: p.eta,
+        cmp,
+    })
+}
+
+/// The config with `key = value` overrides applied on top (for the N, η and grid variants).
+fn variant(cfg: &Config, sets: &[String]) -> Result<Config, Error> {
+    let text = toml::to_string(cfg)?;
+    Ok(build::parse(&text, "the resolved config", sets)?)
+}
+
+/// The particle dynamics of the config with N particles and step `eta`, started from the
+/// PDE's initial grid density (uniform inside cells), confined to the PDE's box.
+fn dynamics(
+    cfg: &Config,
+    base: &Path,
+    n: usize,
+    eta: f64,
+    grid: &mfl_core::Grid,
+    rho0: &[f64],
+) -> Result<Dynamics, Error> {
+    let v = variant(
+        cfg,
+        &[format!("particles.n={n}"), format!("particles.eta={eta:e}")],
+    )?;
+    let mut d = particle_setup(&v, base)?.dynamics;
+    d.init = Init::GridDensity {
+        grid: grid.clone(),
+        density: rho0.to_vec(),
+    };
+    d.validate()
+        .map_err(|e| ConfigError::key("init", e.to_string()))?;
+    Ok(d)
+}
+
+pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> CmdResult {
+    let cfg = build::load(path, sets)?;
+    let base = build::base_dir(path);
+    let cs = setup(&cfg)?;
+    let pde = solve_setup(&cfg, &base)?;
+    let coupled = cs.cmp.control == "coupled";
+    let mut by_n = Vec::with_capacity(cs.ns.len());
+    for &n in &cs.ns {
+        by_n.push(dynamics(
+            &cfg,
+            &base,
+            n,
+            cs.eta,
+            &pde.problem.grid,
+            &pde.rho0,
+        )?);
+    }
+    if coupled && !matches!(by_n[0].gradient, Gradient::Exact) {
+        return Err(ConfigError::key(
+            "compare.control",
+            "the coupled control variate needs exact gradients (particles.gradient = \"exact\"); \
+             use control = \"none\" with minibatches",
+        )
+        .into());
+    }
+    if coupled && cfg.problem.loss != "squared" {
+        return Err(ConfigError::key(
+            "compare.control",
+            "the coupled control variate's known mean holds for the squared loss; use \
+             control = \"none\"",
+        )
+        .into());
+    }
+    let n_max = *cs.ns.last().expect("≥ 3 values");
+    // the budget's runs, resolved before anything long starts
+    let budget_setup = if cs.cmp.budget {
+        if cfg.init.as_ref().is_some_and(|i| i.kind == "snapshot") {
+            return Err(ConfigError::key(
+                "compare.budget",
+                "the PDE error estimate solves on a refined grid, which a snapshot [init] \
+                 cannot provide; set compare.budget = false",
+            )
+            .into());
+        }
+        let cells = pde.problem.grid.shape();
+        let mut extra = vec![format!(
+            "grid.cells=[{}]",
+            cells
+                .iter()
+                .map(|c| (2 * c).to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )];
+        if let Some(dt) = cfg.solver.as_ref().and_then(|s| s.dt) {
+            extra.push(format!("solver.dt={:e}", dt / 4.0));
+        }
+        let fine = solve_setup(&variant(&cfg, &extra)?, &base)?;
+        let half = dynamics(
+            &cfg,
+            &base,
+            n_max,
+            0.5 * cs.eta,
+            &pde.problem.grid,
+            &pde.rho0,
+        )?;
+        Some((fine, half))
+    } else {
+        None
+    };
+
+    let out_path = output_path(path, out);
+    let mut file = OutputFile::create(&out_path, "compare", &resolved_config(&cfg))?;
+    write_grid(&file, &pde.problem.grid)?;
+    let runs = cs.ns.len() * cs.seeds.len() + if cs.cmp.budget { cs.seeds.len() } else { 0 };
+    let bar = Mutex::new(Progress::new(runs as f64, quiet, "compare"));
+    let done = AtomicUsize::new(0);
+    let tick = |n: usize, _seed: usize| {
+        let k = done.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut b = bar.lock().unwrap_or_else(|e| e.into_inner());
+        b.set(k as f64, &format!("N={n} ({k}/{runs} runs)"));
+    };
+    let result = (|| -> Result<(GapTable, Option<Vec<BudgetRow>>), Error> {
+        let mut writer = SolveWriter::new(&mut file, &pde.problem.grid);
+        let table = gap_sweep_with(
+            &pde.problem,
+            pde.rho0.clone(),
+            &pde.opts,
+            &by_n[0].problem,
+            |n| by_n[cs.ns.iter().position(|&m| m == n).expect("listed N")].clone(),
+            &cs.ns,
+            &cs.seeds,
+            &cs.times,
+            &mut writer,
+            &SweepOptions {
+                coupled,
+                distances: cs.cmp.distances,
+                progress: Some(&tick),
+            },
+        )?;
+        let budget = match &budget_setup {
+            Some((fine, half)) => {
+                let pe = pde_richardson(
+                    &pde.problem,
+                    pde.rho0.clone(),
+                    &fine.problem,
+                    fine.rho0.clone(),
+                    &pde.opts,
+                    &cs.times,
+                )?;
+                let sb = time_step_bias(&table, half, &by_n[0].problem)?;
+                for i in 0..cs.seeds.len() {
+                    tick(n_max, i);
+                }
+                Some(error_budget(&table, &pe, &sb)?)
+            }
+            None => None,
+        };
+        Ok((table, budget))
+    })();
+    bar.lock().unwrap_or_else(|e| e.into_inner()).finish();
+    match result {
+        Ok((table, budget)) => {
+            let report = super::compare_report::Report::new(&table, budget.as_deref(), &pde);
+            report.write(&file)?;
+            file.finish("complete")?;
+            report.print(&mut std::io::stdout())?;
+            if !quiet {
+                eprintln!("wrote {}", out_path.display());
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            let _ = file.finish(&format!("failed: {msg}"));
+            Err(msg.into())
+        }
+    }
+}
+
+/// A [S]-vector as an HDF5-ready array.
+pub(crate) fn arr1(v: &[f64]) -> Array1<f64> {
+    Array1::from(v.to_vec())
+}
+
+/// An [Nn, Nt] table of `f(row)`.
+pub(crate) fn arr2(table: &GapTable, f: impl Fn(&mfl_compare::GapRow) -> f64) -> Array2<f64> {
+    Array2::from_shape_fn((table.ns.len(), table.times.len()), |(i, j)| {
+        f(table.row(i, j))
+    })
+}
+
+/// The slope fit at time index j (None when the gaps change sign or vanish).
+pub(crate) fn fit_at(table: &GapTable, j: usize) -> Option<mfl_compare::SlopeFit> {
+    let (n, g, s) = table.risk_gaps(j);
+    slope_fit(&n, &g, &s).ok()
+}

@@ -1,0 +1,277 @@
+//! What `mfl compare` stores under /compare and prints: the gap table per time, the slope
+//! fits and the error budget.
+
+use super::compare::{arr1, arr2, fit_at};
+use super::solve::SolveSetup;
+use mfl_compare::{slope_fit, BudgetRow, GapTable, SlopeFit};
+use mfl_io::h5::{H5Error, OutputFile};
+use std::io::Write;
+
+/// The fitted and derived numbers of a sweep.
+pub struct Report<'a> {
+    table: &'a GapTable,
+    budget: Option<&'a [BudgetRow]>,
+    /// Slope fit of log|gap| on log N per time.
+    fits: Vec<Option<SlopeFit>>,
+    /// gap = C/N fit per time: (C, se).
+    inverse: Vec<Option<(f64, f64)>>,
+    /// Slope of log(mean distance) on log N per time.
+    distance_fits: Vec<Option<SlopeFit>>,
+    /// ‖ρ_t − e^{−Ψ/T}/Z‖₁ of the PDE per time (NaN at T = 0).
+    gibbs: Vec<f64>,
+    temperature: f64,
+}
+
+const NAN: f64 = f64::NAN;
+
+impl<'a> Report<'a> {
+    pub fn new(table: &'a GapTable, budget: Option<&'a [BudgetRow]>, pde: &SolveSetup) -> Self {
+        let m = table.times.len();
+        let p = &pde.problem;
+        let gibbs = (0..m)
+            .map(|j| {
+                mfl_pde::diagnose(
+                    &p.grid,
+                    p.field.as_ref(),
+                    &table.pde_density[j],
+                    p.temperature,
+                    table.times[j],
+                    0.0,
+                    0,
+                )
+                .gibbs_residual
+            })
+            .collect();
+        let distance_fits = (0..m)
+            .map(|j| {
+                let (mut n, mut d, mut s) = (vec![], vec![], vec![]);
+                for i in 0..table.ns.len() {
+                    let r = table.row(i, j);
+                    let dist = r.distance.as_ref()?;
+                    n.push(r.n as f64);
+                    d.push(dist.mean);
+                    s.push(dist.se);
+                }
+                slope_fit(&n, &d, &s).ok()
+            })
+            .collect();
+        Report {
+            table,
+            budget,
+            fits: (0..m).map(|j| fit_at(table, j)).collect(),
+            inverse: (0..m).map(|j| table.inverse_n_fit(j).ok()).collect(),
+            distance_fits,
+            gibbs,
+            temperature: p.temperature,
+        }
+    }
+
+    /// /compare/* (layout in README.md "Output files").
+    pub fn write(&self, f: &OutputFile) -> Result<(), H5Error> {
+        let t = self.table;
+        let w1 = |name: &str, v: Vec<f64>| f.write_array(name, arr1(&v).view().into_dyn());
+        let w2 = |name: &str, g: &dyn Fn(&mfl_compare::GapRow) -> f64| {
+            f.write_array(name, arr2(t, g).view().into_dyn())
+        };
+        w1("/compare/n", t.ns.iter().map(|&n| n as f64).collect())?;
+        w1("/compare/time", t.times.clone())?;
+        w1(
+            "/compare/seeds",
+            t.seeds.iter().map(|&s| s as f64).collect(),
+        )?;
+        w2("/compare/gap_risk", &|r| r.best_gap_risk().0)?;
+        w2("/compare/gap_risk_se", &|r| r.best_gap_risk().1)?;
+        w2("/compare/gap_risk_raw", &|r| r.gap_risk)?;
+        w2("/compare/gap_risk_raw_se", &|r| r.risk.se)?;
+        w2("/compare/spread_risk", &|r| r.risk.std)?;
+        w2("/compare/gap_energy", &|r| r.best_gap_energy().0)?;
+        w2("/compare/gap_energy_se", &|r| r.best_gap_energy().1)?;
+        w2(
+            "/compare/variance_reduction",
+            &|r| match (&r.control, &r.coupled) {
+                (Some(c), _) => c.variance_reduction_risk,
+                (None, Some(c)) => c.variance_reduction,
+                _ => 1.0,
+            },
+        )?;
+        w2("/compare/distance", &|r| {
+            r.distance.as_ref().map_or(NAN, |d| d.mean)
+        })?;
+        w2("/compare/distance_se", &|r| {
+            r.distance.as_ref().map_or(NAN, |d| d.se)
+        })?;
+        let fit = |g: &dyn Fn(&SlopeFit) -> f64| -> Vec<f64> {
+            self.fits
+                .iter()
+                .map(|o| o.as_ref().map_or(NAN, g))
+                .collect()
+        };
+        w1("/compare/slope", fit(&|s| s.slope))?;
+        w1("/compare/slope_lo", fit(&|s| s.slope_ci95.0))?;
+        w1("/compare/slope_hi", fit(&|s| s.slope_ci95.1))?;
+        w1("/compare/prefactor", fit(&|s| s.prefactor))?;
+        w1("/compare/prefactor_lo", fit(&|s| s.prefactor_ci95.0))?;
+        w1("/compare/prefactor_hi", fit(&|s| s.prefactor_ci95.1))?;
+        w1(
+            "/compare/inverse_n_prefactor",
+            self.inverse
+                .iter()
+                .map(|o| o.map_or(NAN, |c| c.0))
+                .collect(),
+        )?;
+        w1(
+            "/compare/inverse_n_prefactor_se",
+            self.inverse
+                .iter()
+                .map(|o| o.map_or(NAN, |c| c.1))
+                .collect(),
+        )?;
+        w1(
+            "/compare/distance_slope",
+            self.distance_fits
+                .iter()
+                .map(|o| o.as_ref().map_or(NAN, |s| s.slope))
+                .collect(),
+        )?;
+        w1("/compare/pde_risk", t.pde_risk.clone())?;
+        w1("/compare/pde_energy", t.pde_energy.clone())?;
+        if !t.pde_fluctuation.is_empty() {
+            w1("/compare/pde_fluctuation", t.pde_fluctuation.clone())?;
+        }
+        w1("/compare/gibbs_residual", self.gibbs.clone())?;
+        if let Some(b) = self.budget {
+            w1(
+                "/compare/pde_error",
+                b.iter().map(|r| r.pde_error).collect(),
+            )?;
+            w1(
+                "/compare/step_bias",
+                b.iter().map(|r| r.step_bias).collect(),
+            )?;
+            w1(
+                "/compare/trustworthy",
+                b.iter()
+                    .map(|r| f64::from(u8::from(r.trustworthy)))
+                    .collect(),
+            )?;
+            let warnings: Vec<String> = b.iter().filter_map(|r| r.warning.clone()).collect();
+            f.set_attr("/compare", "warnings", &warnings.join("\n"))?;
+        }
+        f.set_attr("/compare", "estimator", self.estimator())?;
+        f.flush()
+    }
+
+    fn estimator(&self) -> &'static str {
+        if self.table.path.is_some() {
+            "t = 0: exact linear control variate; t > 0: coupled McKean-Vlasov control variate"
+        } else {
+            "t = 0: exact linear control variate; t > 0: plain mean over seeds"
+        }
+    }
+
+    /// The table, the fits and the budget, as text.
+    pub fn print(&self, w: &mut dyn Write) -> std::io::Result<()> {
+        let t = self.table;
+        writeln!(
+            w,
+            "gap(N, t) = mean over {} seeds of R_N(θ(t)) − R(ρ_t)  [{}]",
+            t.seeds.len(),
+            self.estimator()
+        )?;
+        for (j, &time) in t.times.iter().enumerate() {
+            write!(w, "\nt = {time}: R(ρ_t) = {:.6e}", t.pde_risk[j])?;
+            if let Some(v) = t.pde_fluctuation.get(j) {
+                write!(w, ", V(ρ_t) = {v:.4e} (i.i.d. samples: gap = V/N)")?;
+            }
+            if self.temperature > 0.0 {
+                write!(w, ", Gibbs residual {:.1e}", self.gibbs[j])?;
+                if self.gibbs[j] < 1e-3 {
+                    write!(w, " (≈ equilibrium ρ*)")?;
+                }
+            }
+            writeln!(w)?;
+            writeln!(
+                w,
+                "  {:>7}  {:>11}  {:>9}  {:>9}  {:>7}  {:>9}  {:>11}  {:>9}",
+                "N", "gap", "stderr", "spread", "VR", "N·gap", "E gap", "distance"
+            )?;
+            for i in 0..t.ns.len() {
+                let r = t.row(i, j);
+                let (g, se) = r.best_gap_risk();
+                let vr = match (&r.control, &r.coupled) {
+                    (Some(c), _) => c.variance_reduction_risk,
+                    (None, Some(c)) => c.variance_reduction,
+                    _ => 1.0,
+                };
+                writeln!(
+                    w,
+                    "  {:>7}  {:>+11.4e}  {:>9.2e}  {:>9.2e}  {:>7.1}  {:>9.4}  {:>+11.4e}  {:>9}",
+                    r.n,
+                    g,
+                    se,
+                    r.risk.std,
+                    vr,
+                    g * r.n as f64,
+                    r.best_gap_energy().0,
+                    r.distance
+                        .as_ref()
+                        .map_or("-".into(), |d| format!("{:.3e}", d.mean))
+                )?;
+            }
+            match &self.fits[j] {
+                Some(f) => writeln!(
+                    w,
+                    "  slope {:.3} (95% CI [{:.3}, {:.3}]), gap ≈ C·N^slope with C = {:.4e} [{:.4e}, {:.4e}]",
+                    f.slope, f.slope_ci95.0, f.slope_ci95.1, f.prefactor, f.prefactor_ci95.0,
+                    f.prefactor_ci95.1
+                )?,
+                None => writeln!(
+                    w,
+                    "  slope: no log-log fit (gaps vanish or change sign at this time)"
+                )?,
+            }
+            if let Some((c, se)) = self.inverse[j] {
+                writeln!(w, "  fixed slope −1: gap ≈ C/N with C = {c:.4e} ± {se:.1e}")?;
+            }
+            if let Some(d) = &self.distance_fits[j] {
+                writeln!(
+                    w,
+                    "  distance ∝ N^{:.3} (95% CI [{:.3}, {:.3}]; i.i.d. theory −1/2)",
+                    d.slope, d.slope_ci95.0, d.slope_ci95.1
+                )?;
+            }
+        }
+        if let Some(b) = self.budget {
+            writeln!(
+                w,
+                "\nerror budget at N = {} (trustworthy when both ≤ |gap|/10):",
+                t.ns[t.largest_n_index()]
+            )?;
+            writeln!(
+                w,
+                "  {:>7}  {:>10}  {:>10}  {:>10}  {:>10}  verdict",
+                "t", "|gap|", "stderr", "PDE error", "η bias"
+            )?;
+            for r in b {
+                writeln!(
+                    w,
+                    "  {:>7}  {:>10.3e}  {:>10.3e}  {:>10.3e}  {:>10.3e}  {}",
+                    r.time,
+                    r.gap_largest_n,
+                    r.gap_se,
+                    r.pde_error,
+                    r.step_bias,
+                    if r.trustworthy {
+                        "ok"
+                    } else {
+                        "NOT TRUSTWORTHY"
+                    }
+                )?;
+            }
+            for r in b.iter().filter_map(|r| r.warning.as_ref()) {
+                writeln!(w, "WARNING: {r}: the slope at this time is not trustworthy")?;
+            }
+        }
+        Ok(())
+    }
+}
