@@ -102,7 +102,7 @@ pub struct CoupledCv {
     pub beta: f64,
     /// Y = R_N − β(R̄_N − known mean), per seed.
     pub risk_samples: Vec<f64>,
-    /// Summary of Y.
+    /// Summary of Y (named for the risk; the same struct serves the energy).
     pub risk: Summary,
     /// mean(Y) − R(ρ_t).
     pub gap_risk: f64,

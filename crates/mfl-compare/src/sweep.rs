@@ -69,8 +69,12 @@ pub struct GapRow {
     pub energy_samples: Vec<f64>,
     /// The control-variate correction (t = 0 only).
     pub control: Option<ControlVariate>,
-    /// The coupled control variate (t > 0, when asked for; see [`crate::coupled`]).
+    /// The coupled control variate of the risk (t > 0, when asked for; see
+    /// [`crate::coupled`]).
     pub coupled: Option<CoupledCv>,
+    /// The same for the energy E = ½R + (λ/2)∫|θ|²: known mean E(ρ_t) + V(ρ_t)/(2N) (the
+    /// regulariser is linear in ρ).
+    pub coupled_energy: Option<CoupledCv>,
     /// Distance between the particles and ρ_t over seeds (exact W1 in 1D, sliced W1 in 2D),
     /// when asked for.
     pub distance: Option<Summary>,
@@ -98,9 +102,10 @@ impl GapRow {
 
     /// The best available (gap, standard error) of the energy.
     pub fn best_gap_energy(&self) -> (f64, f64) {
-        match &self.control {
-            Some(c) => (c.gap_energy, c.energy.se),
-            None => (self.gap_energy, self.energy.se),
+        match (&self.control, &self.coupled_energy) {
+            (Some(c), _) => (c.gap_energy, c.energy.se),
+            (None, Some(c)) => (c.gap_risk, c.risk.se),
+            (None, None) => (self.gap_energy, self.energy.se),
         }
     }
 }
@@ -623,18 +628,23 @@ pub fn gap_sweep_with(
                 }
                 _ => None,
             };
-            let coupled = match &independent {
+            let (coupled, coupled_energy) = match &independent {
                 Some(ind) if t > 0.0 => {
                     let bar: Vec<f64> = ind.iter().map(|tr| tr.risk[j]).collect();
-                    Some(CoupledCv::new(
-                        &risk_samples,
-                        &bar,
-                        trace.risk[j],
-                        pde_fluctuation[j],
-                        n,
-                    )?)
+                    let bar_e: Vec<f64> = ind.iter().map(|tr| tr.energy[j]).collect();
+                    let v = pde_fluctuation[j];
+                    (
+                        Some(CoupledCv::new(&risk_samples, &bar, trace.risk[j], v, n)?),
+                        Some(CoupledCv::new(
+                            &energy_samples,
+                            &bar_e,
+                            trace.energy[j],
+                            0.5 * v,
+                            n,
+                        )?),
+                    )
                 }
-                _ => None,
+                _ => (None, None),
             };
             let distance = if options.distances {
                 Some(distances(&traj_refs, j, &pde.grid, &trace.density[j])?)
@@ -652,6 +662,7 @@ pub fn gap_sweep_with(
                 energy_samples,
                 control,
                 coupled,
+                coupled_energy,
                 distance,
             });
         }
