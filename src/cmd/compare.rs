@@ -229,6 +229,7 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
             extra.push(format!("solver.dt={:e}", dt / 4.0));
         }
         let fine = solve_setup(&variant(&cfg, &extra)?, &base)?;
+        // η/2 on the same Brownian paths as the η runs (one bridge level)
         let half = dynamics(
             &cfg,
             &base,
@@ -236,7 +237,8 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
             0.5 * cs.eta,
             &pde.problem.grid,
             &pde.rho0,
-        )?;
+        )?
+        .with_noise_halvings(1)?;
         Some((fine, half))
     } else {
         None

@@ -249,18 +249,19 @@ impl<'a> Report<'a> {
             )?;
             writeln!(
                 w,
-                "  {:>7}  {:>10}  {:>10}  {:>10}  {:>10}  verdict",
-                "t", "|gap|", "stderr", "PDE error", "η bias"
+                "  {:>7}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}  verdict",
+                "t", "|gap|", "stderr", "PDE error", "η bias", "± (se)"
             )?;
             for r in b {
                 writeln!(
                     w,
-                    "  {:>7}  {:>10.3e}  {:>10.3e}  {:>10.3e}  {:>10.3e}  {}",
+                    "  {:>7}  {:>10.3e}  {:>10.3e}  {:>10.3e}  {:>10.3e}  {:>10.3e}  {}",
                     r.time,
                     r.gap_largest_n,
                     r.gap_se,
                     r.pde_error,
                     r.step_bias,
+                    r.step_bias_se,
                     if r.trustworthy {
                         "ok"
                     } else {

@@ -72,8 +72,10 @@ pub struct StepBias {
     pub bias: f64,
 }
 
-/// Rerun the largest N of `table` with `dynamics_half` (the same dynamics with η/2) on the
-/// table's seeds and times, and compare per seed. When the table used the coupled control
+/// Rerun the largest N of `table` with `dynamics_half` (the same dynamics with η/2; give it
+/// `with_noise_halvings(1)` so that it runs on the same Brownian paths and the paired
+/// difference has a small standard error) on the table's seeds and times, and compare per
+/// seed. When the table used the coupled control
 /// variate, the η/2 run is coupled too (in the same residual path) and the corrected values
 /// are compared, so the bias is that of the estimator the gap uses.
 pub fn time_step_bias(
@@ -146,6 +148,9 @@ pub struct BudgetRow {
     pub pde_error: f64,
     /// The time-step bias of R_N.
     pub step_bias: f64,
+    /// Standard error of the bias estimate (2·se of the paired η − η/2 difference): a bias
+    /// below ~2 of these is not resolved from the seeds' noise.
+    pub step_bias_se: f64,
     /// Both errors ≤ |gap| / 10.
     pub trustworthy: bool,
     /// Which error is too large and by how much (None when trustworthy).
@@ -199,6 +204,7 @@ pub fn error_budget(
                 gap_se: se,
                 pde_error: pe,
                 step_bias: sb,
+                step_bias_se: 2.0 * step_bias[j].difference_se,
                 trustworthy: warning.is_none(),
                 warning,
             }

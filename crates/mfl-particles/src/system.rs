@@ -59,6 +59,11 @@ pub struct Dynamics {
     pub boundaries: Vec<AxisBoundary>,
     /// How θ_i(0) are drawn.
     pub init: Init,
+    /// Brownian refinement L ≥ 0: the noise of step k is the Brownian bridge refinement, L
+    /// levels down, of the noise of step k >> L of the same seed — so a run with η/2^L and
+    /// L halvings sees the *same* Brownian path as the run with η (common random numbers
+    /// across step sizes; see [`ParticleSystem::step_with`]). 0 for a plain run.
+    pub noise_halvings: u32,
 }
 
 impl Dynamics {
@@ -74,6 +79,7 @@ impl Dynamics {
             gradient: Gradient::Exact,
             boundaries: Vec::new(),
             init,
+            noise_halvings: 0,
         };
         d.validate()?;
         Ok(d)
@@ -97,6 +103,18 @@ impl Dynamics {
     pub fn with_gradient(mut self, g: Gradient) -> Result<Self, ParticleError> {
         self.gradient = g;
         self.validate()?;
+        Ok(self)
+    }
+
+    /// Share the Brownian path of the run with step η·2^L (see [`Dynamics::noise_halvings`]).
+    pub fn with_noise_halvings(mut self, levels: u32) -> Result<Self, ParticleError> {
+        if levels > 32 {
+            return Err(ParticleError::invalid(
+                "noise_halvings",
+                "at most 32 levels",
+            ));
+        }
+        self.noise_halvings = levels;
         Ok(self)
     }
 
@@ -399,6 +417,7 @@ impl<'a> ParticleSystem<'a> {
         // 2. Euler–Maruyama update and boundary map, per particle (order-independent)
         let dd = dynamics.dim();
         let noise = (2.0 * temperature * h).sqrt();
+        let levels = dynamics.noise_halvings;
         let key = &self.key;
         let bounds = &self.bounds;
         let th = self.theta.as_slice_mut().expect("standard layout");
@@ -407,15 +426,16 @@ impl<'a> ParticleSystem<'a> {
             .zip(g.par_chunks(UPDATE_CHUNK * dd))
             .enumerate()
             .for_each(|(c, (tc, gc))| {
+                let mut gbuf = vec![0.0f64; dd];
                 for (j, (ti, gi)) in tc.chunks_exact_mut(dd).zip(gc.chunks_exact(dd)).enumerate() {
                     for (t, gv) in ti.iter_mut().zip(gi) {
                         *t -= h * gv;
                     }
                     if temperature > 0.0 {
                         let i = (c * UPDATE_CHUNK + j) as u64;
-                        let mut rng = stream_rng(key, i, slot);
-                        for t in ti.iter_mut() {
-                            *t += noise * rng.sample::<f64, _>(StandardNormal);
+                        brownian(key, i, slot - 1, levels, &mut gbuf);
+                        for (t, g) in ti.iter_mut().zip(&gbuf) {
+                            *t += noise * g;
                         }
                     }
                     for (t, b) in ti.iter_mut().zip(bounds) {
@@ -440,5 +460,78 @@ impl<'a> ParticleSystem<'a> {
     /// Set the clock (used to land exactly on record times).
     pub(crate) fn set_time(&mut self, t: f64) {
         self.t = t;
+    }
+}
+
+/// First bridge stream: level l ≥ 1 of the Brownian refinement draws from stream
+/// (l·2⁵⁶) | i for particle i (particle indices < 2⁵⁶; below [`BATCH_STREAM`] = 2⁶³).
+const BRIDGE_STREAM_SHIFT: u32 = 56;
+
+/// The standard normal vector g of step `k` (0-based) of particle `i` under `levels` Brownian
+/// halvings, into `out`: level 0 is the draw of stream i, slot (k >> L) + 1; going down a level,
+/// the two halves of a step with normals g get (g + z)/√2 and (g − z)/√2, z drawn from the
+/// level's bridge stream at the parent's slot. The halves' increments √(h/2)·g_± sum to the
+/// parent's √h·g, and g_± are independent N(0, 1): the same Brownian path, sampled finer.
+fn brownian(key: &[u8; 32], i: u64, k: u64, levels: u32, out: &mut [f64]) {
+    let mut rng = stream_rng(key, i, (k >> levels) + 1);
+    for g in out.iter_mut() {
+        *g = rng.sample::<f64, _>(StandardNormal);
+    }
+    for l in 1..=levels {
+        let child = k >> (levels - l);
+        let parent = child >> 1;
+        let stream = ((l as u64) << BRIDGE_STREAM_SHIFT) | i;
+        let mut z = stream_rng(key, stream, parent + 1);
+        let sign = if child & 1 == 0 { 1.0 } else { -1.0 };
+        for g in out.iter_mut() {
+            let zz: f64 = z.sample(StandardNormal);
+            *g = (*g + sign * zz) * std::f64::consts::FRAC_1_SQRT_2;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brownian_halves_sum_to_the_parent_increment() {
+        let key = key(7);
+        let (mut s, mut s2, mut cross, n) = (0.0, 0.0, 0.0, 4000u64);
+        for i in [0u64, 5, 1 << 40] {
+            for m in 0..n {
+                let (mut p, mut a, mut b) = ([0.0; 3], [0.0; 3], [0.0; 3]);
+                brownian(&key, i, m, 0, &mut p);
+                brownian(&key, i, 2 * m, 1, &mut a);
+                brownian(&key, i, 2 * m + 1, 1, &mut b);
+                // √(h/2)(a + b) = √h p
+                for c in 0..3 {
+                    assert!(((a[c] + b[c]) * std::f64::consts::FRAC_1_SQRT_2 - p[c]).abs() < 1e-15);
+                }
+                // two levels: the four quarters sum to the parent too
+                let mut q = [[0.0; 3]; 4];
+                for (r, qr) in q.iter_mut().enumerate() {
+                    brownian(&key, i, 4 * m + r as u64, 2, qr);
+                }
+                for c in 0..3 {
+                    let sum: f64 = q.iter().map(|v| v[c]).sum();
+                    assert!((0.5 * sum - p[c]).abs() < 1e-14);
+                }
+                s += a[0];
+                s2 += a[0] * a[0];
+                cross += a[0] * b[0];
+            }
+        }
+        // the halves are N(0, 1) and uncorrelated: 12000 samples, 4σ bounds
+        let n = 3.0 * n as f64;
+        assert!((s / n).abs() < 4.0 / n.sqrt());
+        assert!((s2 / n - 1.0).abs() < 4.0 * 2f64.sqrt() / n.sqrt());
+        assert!((cross / n).abs() < 4.0 / n.sqrt());
+        // level 0 is the plain stream draw of slot k + 1
+        let mut g = [0.0; 2];
+        brownian(&key, 3, 9, 0, &mut g);
+        let mut rng = stream_rng(&key, 3, 10);
+        assert_eq!(g[0], rng.sample::<f64, _>(StandardNormal));
+        assert_eq!(g[1], rng.sample::<f64, _>(StandardNormal));
     }
 }
