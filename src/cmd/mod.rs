@@ -3,6 +3,7 @@
 pub mod check;
 pub mod inspect;
 pub mod particles;
+pub mod plot;
 pub mod progress;
 pub mod solve;
 
@@ -16,7 +17,12 @@ pub type CmdResult = Result<(), Box<dyn std::error::Error>>;
 pub fn run(args: &Cli) -> CmdResult {
     match &args.command {
         Command::Check { config } => check::run(config, &args.sets),
-        Command::Inspect { file } => inspect::run(file),
+        Command::Inspect { file, config } => inspect::run(file, *config),
+        Command::Plot {
+            files,
+            output,
+            times,
+        } => plot::run(files, output.as_deref(), times.clone(), args.quiet),
         Command::Particles {
             config,
             output,
