@@ -101,7 +101,7 @@ pub fn draw(run: &Run, out: &Path, opts: &PlotOptions) -> Result<(), PlotError> 
     let body = root.titled(&title, font(24))?;
     let (body, foot) = body.split_vertically(SIZE_2D.1 - 70);
     foot.draw_text(&label, &font(16), (20, 10))?;
-    let (panels, bar) = body.split_horizontally(SIZE_2D.0 - 110);
+    let (panels, bar) = body.split_horizontally(SIZE_2D.0 - 150);
     let (rows, cols) = match sel.len() {
         1 => (1, 1),
         2 => (1, 2),

@@ -15,14 +15,16 @@ pub fn height(entries: usize) -> u32 {
     560 + 28 * entries.max(2) as u32
 }
 
+/// F − F* points, the fitted (a, κ) of ln(F − F*) = a − κt, and where F* comes from.
+type Gap = (Vec<(f64, f64)>, Option<(f64, f64)>, String);
+
 struct Series {
     colour: RGBColor,
     label: String,
     t: Vec<f64>,
     risk: Vec<f64>,
     f: Vec<f64>,
-    /// (F − F* points, fitted (a, κ), where F* comes from)
-    gap: Option<(Vec<(f64, f64)>, Option<(f64, f64)>, String)>,
+    gap: Option<Gap>,
     /// particle runs: R_N ± se at the record times
     particles: Option<Vec<(f64, f64, f64)>>,
 }
@@ -66,7 +68,7 @@ pub fn decay_rate(points: &[(f64, f64)]) -> Option<(f64, f64)> {
 
 fn collect(runs: &[Run]) -> Result<Vec<Series>, PlotError> {
     let mut out = Vec::new();
-    for (i, r) in runs.iter().enumerate() {
+    for r in runs {
         if r.has("/diagnostics/time") {
             let t = r.vec("/diagnostics/time")?;
             let risk = r.vec_len("/diagnostics/risk", t.len())?;
@@ -119,7 +121,6 @@ fn collect(runs: &[Run]) -> Result<Vec<Series>, PlotError> {
                 particles: Some(pts),
             });
         }
-        let _ = i;
     }
     Ok(out)
 }

@@ -162,7 +162,7 @@ pub fn draw(run: &Run, rho_run: Option<&Run>, out: &Path) -> Result<(), PlotErro
     let root = BitMapBackend::new(out, SIZE_2D).into_drawing_area();
     root.fill(&WHITE)?;
     let body = root.titled(&title, font(22))?;
-    let (body, foot) = body.split_vertically(SIZE_2D.1 - 100);
+    let (body, foot) = body.split_vertically(SIZE_2D.1 - 125);
     let (xr, yr) = match &snap {
         Some(((axes, _, _), _)) => {
             let (ex, ey) = (super::style::edges(&axes[0]), super::style::edges(&axes[1]));

@@ -112,9 +112,9 @@ pub fn pale(v: f64, vmax: f64) -> RGBColor {
     } else {
         0.0
     };
-    let c = ViridisRGB::get_color(1.0 - 0.75 * h);
-    let mix = |a: u8| (255.0 - 0.55 * (255.0 - a as f64)) as u8;
-    RGBColor(mix(c.0), mix(c.1), mix(c.2))
+    // white → grey-blue
+    let f = |k: f64| (255.0 - k * h) as u8;
+    RGBColor(f(150.0), f(120.0), f(70.0))
 }
 
 /// Draw ρ[i, j] (i along x, j along y) as filled cells.
@@ -150,7 +150,7 @@ pub fn colour_bar(area: &Area, vmax: f64, what: &str) -> Result<(), PlotError> {
         .margin_top(40)
         .margin_bottom(50)
         .margin_right(10)
-        .y_label_area_size(60)
+        .y_label_area_size(80)
         .caption(what, font(18))
         .build_cartesian_2d(0.0..1.0, 0.0..vmax)?;
     c.configure_mesh()
