@@ -7,7 +7,7 @@ use ndarray::ArrayD;
 use std::path::{Path, PathBuf};
 
 /// Gibbs residual ‖ρ − e^{−Ψ/T}/Z‖₁ below which a run's final F is taken as F*.
-pub const GIBBS_CONVERGED: f64 = 1e-6;
+pub const GIBBS_CONVERGED: f64 = 1e-5;
 
 /// One output file.
 pub struct Run {
