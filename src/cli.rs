@@ -72,9 +72,36 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Summarise an output file: command, status, datasets and shapes, time range, final R and F.
+    /// Summarise an output file: command, status, the run's setup (from the stored config),
+    /// datasets and shapes, time ranges, final R and F (and R_N of particle runs).
     Inspect {
         /// An HDF5 file written by mfl.
         file: PathBuf,
+        /// Also print the whole resolved config stored in the file.
+        #[arg(long)]
+        config: bool,
+    },
+    /// Draw PNG figures of output files into a directory (default: FILE's stem + `_plots`).
+    ///
+    /// What is drawn depends on what the files hold: `density.png` from /density (ρ at a few
+    /// times: lines in 1D, heatmaps with a colour bar in 2D); `energy.png` from /diagnostics
+    /// (R(t) and F(t), plus F − F* on a log axis with the fitted exponential rate when F* is
+    /// known: the file's `f_star` attribute, or the final F when the final Gibbs residual is
+    /// below 1e-5) and from /particles (R_N ± se); `particles.png` from /particles (final θ over
+    /// ρ at the final time: histogram in 1D, scatter in 2D, paths when positions were recorded);
+    /// `gap.png` from /compare (|gap| ± se against N, log–log, fitted line and slope −1 guide).
+    /// With several files, energy curves of all share one figure, and a particles file is
+    /// drawn over the density of a solve file given with it. Prints the written paths.
+    Plot {
+        /// HDF5 files written by mfl (the first one names the default directory).
+        #[arg(required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
+        /// Output directory (created if missing).
+        #[arg(short, long, value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Times to draw (comma-separated; the nearest recorded snapshot or /compare time is
+        /// used). Default: 6 evenly spaced lines in 1D, 4 heatmaps in 2D, up to 6 gap curves.
+        #[arg(long, value_delimiter = ',', value_name = "T1,T2,...")]
+        times: Option<Vec<f64>>,
     },
 }

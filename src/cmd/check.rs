@@ -126,5 +126,10 @@ fn describe(u: &Unit) -> String {
                 format!("φ(x − θ), φ = {k}")
             }
         }
+        Unit::Rbf { param, width, .. } => match param {
+            mfl_core::RbfParam::Y => format!("N(x; y, {width})"),
+            mfl_core::RbfParam::YC => format!("c·N(x; y, {width})"),
+            mfl_core::RbfParam::YS => "N(x; y, s)".into(),
+        },
     }
 }

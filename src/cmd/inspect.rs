@@ -1,7 +1,8 @@
-//! `mfl inspect OUT.h5`: what a file holds, in a few lines.
+//! `mfl inspect OUT.h5 [--config]`: what a file holds, in a few lines.
 
 use super::CmdResult;
-use mfl_io::h5::{list_datasets, read_array, read_attr};
+use mfl_io::h5::{read_array, read_attr};
+use mfl_io::plot::{num, Run};
 use std::path::Path;
 
 fn last(path: &Path, name: &str) -> Option<f64> {
@@ -10,44 +11,89 @@ fn last(path: &Path, name: &str) -> Option<f64> {
         .and_then(|a| a.iter().last().copied())
 }
 
-pub fn run(path: &Path) -> CmdResult {
-    let command = read_attr(path, "/", "command")?;
-    let status = read_attr(path, "/", "status").unwrap_or_else(|_| "unknown".into());
+fn span(run: &Run, name: &str) -> Option<String> {
+    let t = run.vec(name).ok()?;
+    let (a, b) = (t.first()?, t.last()?);
+    Some(format!("{} at t ∈ [{}, {}]", t.len(), num(*a), num(*b)))
+}
+
+pub fn run(path: &Path, show_config: bool) -> CmdResult {
+    let run = Run::open(path)?;
     let version = read_attr(path, "/", "mfl_version").unwrap_or_default();
     println!("file        {}", path.display());
-    println!("command     mfl {command} (mfl {version}), status: {status}");
+    println!(
+        "command     mfl {} (mfl {version}), status: {}",
+        run.command, run.status
+    );
+    if !run.config.is_empty() {
+        let unit = format!(
+            "{} {} {}",
+            run.text("unit.kind").unwrap_or_default(),
+            run.text("unit.activation")
+                .filter(|_| run.text("unit.kind").as_deref() == Some("ridge"))
+                .unwrap_or_default(),
+            run.text("unit.param").unwrap_or_default()
+        );
+        println!(
+            "setup       unit {}, data {}",
+            unit.split_whitespace().collect::<Vec<_>>().join(" "),
+            run.text("data.kind").unwrap_or_default()
+        );
+        if run.config.contains_key("solver") {
+            println!("pde         {}", run.pde_label());
+        }
+        if run.config.contains_key("particles") {
+            println!("particles   {}", run.particles_label());
+        }
+    }
     if let Ok(s) = read_attr(path, "/", "solver") {
         println!("solver      {s}");
     }
-    let sets = list_datasets(path)?;
     println!("datasets");
-    for (name, shape) in &sets {
+    for (name, shape) in mfl_io::h5::list_datasets(path)? {
         println!("  {name:<32} {shape:?}");
     }
-    if let Ok(t) = read_array(path, "/time") {
-        if let (Some(a), Some(b)) = (t.iter().next(), t.iter().last()) {
-            println!("snapshots   {} at t ∈ [{a}, {b}]", t.len());
-        }
+    if let Some(s) = span(&run, "/time") {
+        println!("snapshots   {s}");
+    }
+    if let Some(s) = span(&run, "/diagnostics/time") {
+        println!("diagnostics {s}");
     }
     if let Some(t) = last(path, "/diagnostics/time") {
         println!(
-            "final       t = {t}, R = {}, F = {}, mass = {}",
+            "final       t = {}, R = {}, F = {}, mass = {}, Gibbs residual = {}",
+            num(t),
             fmt(last(path, "/diagnostics/risk")),
             fmt(last(path, "/diagnostics/free_energy")),
-            fmt(last(path, "/diagnostics/mass"))
+            fmt(last(path, "/diagnostics/mass")),
+            fmt(last(path, "/diagnostics/gibbs_residual"))
         );
     }
-    if let Some(t) = last(path, "/particles/time") {
+    if let Some(s) = span(&run, "/particles/time") {
         println!(
-            "particles   t = {t}, mean R_N over seeds = {}",
-            fmt(last(path, "/particles/risk_mean"))
+            "particles   records {s}; final mean R_N over seeds = {} ± {}",
+            fmt(last(path, "/particles/risk_mean")),
+            fmt(last(path, "/particles/risk_se"))
         );
     }
-    if let Ok(cfg) = read_attr(path, "/", "config") {
+    if let Some(s) = span(&run, "/compare/time") {
         println!(
-            "config      {} lines (h5py: f.attrs['config'])",
+            "compare     {s}, N ∈ {:?}",
+            run.vec("/compare/n").unwrap_or_default()
+        );
+    }
+    match read_attr(path, "/", "config") {
+        Ok(cfg) if show_config => {
+            println!("config");
+            for l in cfg.lines() {
+                println!("  {l}");
+            }
+        }
+        Ok(cfg) => println!(
+            "config      {} lines (mfl inspect --config; h5py: f.attrs['config'])",
             cfg.lines().count()
-        );
+        ),
+        Err(_) => {}
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod compare;
 pub mod compare_report;
 pub mod inspect;
 pub mod particles;
+pub mod plot;
 pub mod progress;
 pub mod solve;
 
@@ -18,10 +19,15 @@ pub type CmdResult = Result<(), Box<dyn std::error::Error>>;
 pub fn run(args: &Cli) -> CmdResult {
     match &args.command {
         Command::Check { config } => check::run(config, &args.sets),
-        Command::Inspect { file } => inspect::run(file),
         Command::Compare { config, output } => {
             compare::run(config, &args.sets, output.as_deref(), args.quiet)
         }
+        Command::Inspect { file, config } => inspect::run(file, *config),
+        Command::Plot {
+            files,
+            output,
+            times,
+        } => plot::run(files, output.as_deref(), times.clone(), args.quiet),
         Command::Particles {
             config,
             output,

@@ -34,7 +34,7 @@ pub use grid::{Axis, Boundary, Grid};
 pub use law::{Gaussian, Law};
 pub use loss::Loss;
 pub use measure::Measure;
-pub use unit::{Param, PeriodicKernel, Unit};
+pub use unit::{Param, PeriodicKernel, RbfParam, Unit};
 
 /// Period of every periodic axis and of the torus of inputs: 2π.
 pub const TORUS_PERIOD: f64 = std::f64::consts::TAU;

@@ -4,6 +4,9 @@
 //!   `w_b` → act(w·x + b) (θ = (w, b), D = d + 1).
 //! * Periodic units on the torus [0, 2π)^d: φ(x − θ) (D = d), or a·φ(x − θ) (θ = (a, position),
 //!   D = 1 + d), with φ(u) = Π_j φ₁(u_j) a wrapped Gaussian or a Dirichlet kernel.
+//! * Radial basis units (Rotskoff–Vanden-Eijnden): with N(x; y, s) = e^{−|x−y|²/2s²}/(2πs²)^{d/2}
+//!   the Gaussian density, `y` → N(x; y, s) (D = d); `y_c` → c·N(x; y, s) (θ = (y, c),
+//!   D = d + 1); `y_s` → N(x; y, s) with the width a parameter (θ = (y, s), D = d + 1; s > 0).
 
 use crate::activation::Activation;
 use crate::error::CoreError;
@@ -30,6 +33,32 @@ impl Param {
             other => Err(CoreError::invalid(
                 "param",
                 format!("unknown parameterisation '{other}'; valid: w, a_w, w_b"),
+            )),
+        }
+    }
+}
+
+/// How a radial basis unit's θ is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RbfParam {
+    /// θ = y: σ = N(x; y, s), s fixed
+    Y,
+    /// θ = (y, c): σ = c·N(x; y, s), s fixed
+    YC,
+    /// θ = (y, s): σ = N(x; y, s)
+    YS,
+}
+
+impl RbfParam {
+    /// Parse `y`, `y_c` or `y_s`.
+    pub fn parse(name: &str) -> Result<Self, CoreError> {
+        match name {
+            "y" => Ok(RbfParam::Y),
+            "y_c" => Ok(RbfParam::YC),
+            "y_s" => Ok(RbfParam::YS),
+            other => Err(CoreError::invalid(
+                "param",
+                format!("unknown rbf parameterisation '{other}'; valid: y, y_c, y_s"),
             )),
         }
     }
@@ -98,13 +127,22 @@ pub enum Unit {
         weighted: bool,
         input_dim: usize,
     },
+    /// Radial basis unit N(x; y, s), c·N(x; y, s) or N(x; y, s) with s in θ.
+    Rbf {
+        param: RbfParam,
+        /// s for `y` and `y_c` (ignored by `y_s`)
+        width: f64,
+        input_dim: usize,
+    },
 }
 
 impl Unit {
     /// Input dimension d.
     pub fn input_dim(&self) -> usize {
         match self {
-            Unit::Ridge { input_dim, .. } | Unit::Periodic { input_dim, .. } => *input_dim,
+            Unit::Ridge { input_dim, .. }
+            | Unit::Periodic { input_dim, .. }
+            | Unit::Rbf { input_dim, .. } => *input_dim,
         }
     }
 
@@ -122,13 +160,16 @@ impl Unit {
                 input_dim,
                 ..
             } => input_dim + usize::from(*weighted),
+            Unit::Rbf {
+                param, input_dim, ..
+            } => input_dim + usize::from(*param != RbfParam::Y),
         }
     }
 
     /// Whether θ-axis `axis` is a position on the torus (so a grid or particles must wrap it).
     pub fn axis_is_periodic(&self, axis: usize) -> bool {
         match self {
-            Unit::Ridge { .. } => false,
+            Unit::Ridge { .. } | Unit::Rbf { .. } => false,
             Unit::Periodic { weighted, .. } => !(*weighted && axis == 0),
         }
     }
@@ -154,6 +195,10 @@ impl Unit {
                     .zip(pos)
                     .map(|(xi, p)| kernel.value_deriv(xi - p).0)
                     .product::<f64>()
+            }
+            Unit::Rbf { param, width, .. } => {
+                let (c, s) = rbf_weight_width(theta, x.len(), *param, *width);
+                c * gaussian_density(x, &theta[..x.len()], s).0
             }
         }
     }
@@ -213,6 +258,22 @@ impl Unit {
                 }
                 a * phi
             }
+            Unit::Rbf { param, width, .. } => {
+                let d = x.len();
+                let (c, s) = rbf_weight_width(theta, d, *param, *width);
+                let (g, r2) = gaussian_density(x, &theta[..d], s);
+                let s2 = s * s;
+                for j in 0..d {
+                    grad[j] = c * g * (x[j] - theta[j]) / s2;
+                }
+                match param {
+                    RbfParam::Y => {}
+                    RbfParam::YC => grad[d] = g,
+                    // ∂/∂s of e^{−r²/2s²} s^{−d}: g (r²/s³ − d/s)
+                    RbfParam::YS => grad[d] = g * (r2 / (s2 * s) - d as f64 / s),
+                }
+                c * g
+            }
         }
     }
 
@@ -221,6 +282,14 @@ impl Unit {
         let d = self.input_dim();
         if d == 0 {
             return Err(CoreError::invalid("input_dim", "must be at least 1"));
+        }
+        if let Unit::Rbf { param, width, .. } = self {
+            if *param != RbfParam::YS && !(*width > 0.0 && width.is_finite()) {
+                return Err(CoreError::invalid(
+                    "width",
+                    "an rbf unit needs a width s > 0",
+                ));
+            }
         }
         if let Unit::Periodic { kernel, .. } = self {
             if d > 8 {
@@ -252,6 +321,24 @@ fn split_weight(theta: &[f64], weighted: bool) -> (f64, &[f64]) {
     }
 }
 
+/// (c, s) of a radial basis unit: the weight (1 unless θ = (y, c)) and the width.
+#[inline]
+fn rbf_weight_width(theta: &[f64], d: usize, param: RbfParam, width: f64) -> (f64, f64) {
+    match param {
+        RbfParam::Y => (1.0, width),
+        RbfParam::YC => (theta[d], width),
+        RbfParam::YS => (1.0, theta[d]),
+    }
+}
+
+/// (N(x; y, s), |x − y|²) for the isotropic Gaussian density of standard deviation s.
+#[inline]
+fn gaussian_density(x: &[f64], y: &[f64], s: f64) -> (f64, f64) {
+    let r2: f64 = x.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum();
+    let norm = (2.0 * std::f64::consts::PI * s * s).powf(-0.5 * x.len() as f64);
+    (norm * (-r2 / (2.0 * s * s)).exp(), r2)
+}
+
 /// w·x.
 #[inline]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -273,6 +360,13 @@ mod tests {
                         input_dim: d,
                     });
                 }
+            }
+            for param in [RbfParam::Y, RbfParam::YC, RbfParam::YS] {
+                v.push(Unit::Rbf {
+                    param,
+                    width: 0.5,
+                    input_dim: d,
+                });
             }
             for weighted in [false, true] {
                 v.push(Unit::Periodic {
@@ -308,6 +402,50 @@ mod tests {
                 m[j] -= e;
                 let fd = (u.value(&x, &p) - u.value(&x, &m)) / (2.0 * e);
                 assert!((fd - g[j]).abs() < 1e-7, "{u:?} dθ{j}: fd {fd} vs {}", g[j]);
+            }
+        }
+    }
+
+    #[test]
+    fn rbf_units_are_gaussian_densities_with_matching_gradients() {
+        let n01 = 1.0 / (2.0 * std::f64::consts::PI).sqrt();
+        let y = Unit::Rbf {
+            param: RbfParam::Y,
+            width: 1.0,
+            input_dim: 1,
+        };
+        assert!((y.value(&[0.0], &[0.0]) - n01).abs() < 1e-15);
+        let yc = Unit::Rbf {
+            param: RbfParam::YC,
+            width: 0.5,
+            input_dim: 1,
+        };
+        // c·N(x; y, 0.5) at x = y is 2c/√(2π)
+        assert!((yc.value(&[1.0], &[1.0, 3.0]) - 6.0 * n01).abs() < 1e-14);
+        let e = 1e-6;
+        for d in 1..=2 {
+            for param in [RbfParam::Y, RbfParam::YC, RbfParam::YS] {
+                let u = Unit::Rbf {
+                    param,
+                    width: 0.5,
+                    input_dim: d,
+                };
+                let x: Vec<f64> = (0..d).map(|i| 0.3 - 0.2 * i as f64).collect();
+                let mut th: Vec<f64> = (0..d).map(|i| 0.1 + 0.15 * i as f64).collect();
+                if param != RbfParam::Y {
+                    th.push(0.7);
+                }
+                let mut g = vec![0.0; th.len()];
+                let v = u.value_grad(&x, &th, &mut g);
+                assert!(v.abs() > 0.1, "{u:?}: test point too far out ({v})");
+                for j in 0..th.len() {
+                    let mut p = th.clone();
+                    let mut m = th.clone();
+                    p[j] += e;
+                    m[j] -= e;
+                    let fd = (u.value(&x, &p) - u.value(&x, &m)) / (2.0 * e);
+                    assert!((fd - g[j]).abs() < 1e-7, "{u:?} dθ{j}: fd {fd} vs {}", g[j]);
+                }
             }
         }
     }

@@ -6,7 +6,7 @@ use crate::overrides;
 use mfl_core::data::{Inputs, Teacher};
 use mfl_core::law::{Gaussian, Law};
 use mfl_core::{
-    Activation, Axis, Boundary, Data, Grid, Loss, MeanField, Param, PeriodicKernel, Unit,
+    Activation, Axis, Boundary, Data, Grid, Loss, MeanField, Param, PeriodicKernel, RbfParam, Unit,
 };
 use ndarray::Array2;
 use std::path::{Path, PathBuf};
@@ -124,10 +124,35 @@ pub fn unit(u: &UnitCfg, prefix: &str) -> Result<Unit, ConfigError> {
                 input_dim: u.input_dim,
             }
         }
+        "rbf" => {
+            let param = RbfParam::parse(if u.param == "w" { "y_c" } else { &u.param })
+                .map_err(|e| ConfigError::key(key("param"), strip(e)))?;
+            let width = match (param, u.width) {
+                (RbfParam::YS, w) => w.unwrap_or(f64::NAN),
+                (_, Some(w)) if w > 0.0 && w.is_finite() => w,
+                (_, Some(w)) => {
+                    return Err(ConfigError::key(
+                        key("width"),
+                        format!("must be > 0, got {w}"),
+                    ))
+                }
+                (_, None) => {
+                    return Err(ConfigError::key(
+                        key("width"),
+                        "an rbf unit needs its width s (the standard deviation of N(x; y, s))",
+                    ))
+                }
+            };
+            Unit::Rbf {
+                param,
+                width,
+                input_dim: u.input_dim,
+            }
+        }
         other => {
             return Err(ConfigError::key(
                 key("kind"),
-                format!("unknown unit kind '{other}'; valid: ridge, periodic"),
+                format!("unknown unit kind '{other}'; valid: ridge, periodic, rbf"),
             ))
         }
     };

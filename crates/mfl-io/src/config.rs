@@ -60,7 +60,7 @@ pub struct UnitCfg {
     /// Ridge: tanh, relu, sigmoid, erf, softplus, linear (default tanh).
     #[serde(default = "tanh")]
     pub activation: String,
-    /// Ridge: "w", "a_w" or "w_b" (default "w").
+    /// Ridge: "w", "a_w" or "w_b" (default "w"); rbf: "y", "y_c" (the default) or "y_s".
     #[serde(default = "w")]
     pub param: String,
     /// Input dimension d (default 1).
@@ -69,7 +69,7 @@ pub struct UnitCfg {
     /// Periodic: "gaussian" (wrapped Gaussian) or "dirichlet" (default "dirichlet").
     #[serde(default)]
     pub kernel: Option<String>,
-    /// Periodic gaussian: width s > 0.
+    /// Periodic gaussian and rbf: width s > 0.
     #[serde(default)]
     pub width: Option<f64>,
     /// Periodic dirichlet: number of frequencies L ≥ 0 (φ = 1 + 2Σ_{l≤L} cos(l u)).

@@ -217,6 +217,15 @@ pub fn read_attr(path: &Path, obj: &str, name: &str) -> Result<String, H5Error> 
     Ok(v.as_str().to_string())
 }
 
+/// Read a numeric attribute of the object at `obj` ("/" for the root).
+pub fn read_attr_f64(path: &Path, obj: &str, name: &str) -> Result<f64, H5Error> {
+    let f = File::open(path).map_err(err(path, "cannot open"))?;
+    let what = format!("attribute {obj}:{name}");
+    let loc = location(&f, path, obj, &what)?;
+    let a = loc.attr(name).map_err(err(path, what.clone()))?;
+    a.read_scalar::<f64>().map_err(err(path, what))
+}
+
 /// The names of all datasets in the file (full paths), sorted.
 pub fn list_datasets(path: &Path) -> Result<Vec<(String, Vec<usize>)>, H5Error> {
     let f = File::open(path).map_err(err(path, "cannot open"))?;

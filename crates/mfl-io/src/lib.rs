@@ -1,7 +1,7 @@
 //! # mfl-io
 //!
 //! Everything that touches files: TOML configs (serde, unknown keys rejected) validated into
-//! the numerical crates' types, data files, and HDF5 output.
+//! the numerical crates' types, data files, HDF5 output, and figures of outputs (PNG, [`plot`]).
 
 // `!(x > 0.0)` is deliberate: it rejects NaN along with out-of-range values.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
@@ -12,6 +12,7 @@ pub mod csv;
 pub mod error;
 pub mod h5;
 pub mod overrides;
+pub mod plot;
 pub mod record;
 
 pub use config::Config;

@@ -1,0 +1,38 @@
+//! `mfl plot FILE.h5... [-o DIR] [--times T1,T2,...]`: PNG figures of output files.
+
+use super::progress::Progress;
+use super::CmdResult;
+use mfl_io::plot::{draw, plan, PlotOptions};
+use std::path::{Path, PathBuf};
+
+/// The default directory: the first file's stem + `_plots`, in the current directory.
+pub fn default_dir(file: &Path) -> PathBuf {
+    PathBuf::from(format!(
+        "{}_plots",
+        file.file_stem()
+            .map_or("mfl".into(), |s| s.to_string_lossy())
+    ))
+}
+
+pub fn run(
+    files: &[PathBuf],
+    dir: Option<&Path>,
+    times: Option<Vec<f64>>,
+    quiet: bool,
+) -> CmdResult {
+    if let Some(bad) = times.iter().flatten().find(|t| !t.is_finite()) {
+        return Err(format!("--times: {bad} is not a finite time").into());
+    }
+    let dir = dir.map_or_else(|| default_dir(&files[0]), Path::to_path_buf);
+    let (runs, figs) = plan(files)?;
+    let opts = PlotOptions { times };
+    let mut bar = Progress::new(figs.len() as f64, quiet, "plot");
+    for (i, fig) in figs.iter().enumerate() {
+        bar.set(i as f64, fig.file_name());
+        let path = draw(*fig, &runs, &dir, &opts)?;
+        println!("{}", path.display());
+    }
+    bar.set(figs.len() as f64, "done");
+    bar.finish();
+    Ok(())
+}
