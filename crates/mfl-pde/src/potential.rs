@@ -159,6 +159,27 @@ impl MeanFieldPotential {
 
     /// The potential of `mf` on `grid` by the general O(M·K) path only.
     pub fn general(mf: MeanField, grid: &Grid) -> Result<Self, PdeError> {
+        Self::check_grid(&mf, grid)?;
+        let m = grid.len();
+        let k = mf.data.len();
+        Ok(MeanFieldPotential {
+            centres: grid.centres(),
+            cell_volume: grid.cell_volume(),
+            fact: None,
+            buf: Mutex::new(Buffers {
+                weights: Array1::zeros(m),
+                f: vec![0.0; k],
+                r: vec![0.0; k],
+                s: Vec::new(),
+                g: Vec::new(),
+            }),
+            mf,
+        })
+    }
+
+    /// That the unit's θ-dimension equals the grid's, and that exactly the unit's torus axes
+    /// are periodic grid axes of length 2π.
+    pub fn check_grid(mf: &MeanField, grid: &Grid) -> Result<(), PdeError> {
         if mf.theta_dim() != grid.dim() {
             return Err(PdeError::invalid(
                 "grid",
@@ -189,21 +210,7 @@ impl MeanFieldPotential {
                 ));
             }
         }
-        let m = grid.len();
-        let k = mf.data.len();
-        Ok(MeanFieldPotential {
-            centres: grid.centres(),
-            cell_volume: grid.cell_volume(),
-            fact: None,
-            buf: Mutex::new(Buffers {
-                weights: Array1::zeros(m),
-                f: vec![0.0; k],
-                r: vec![0.0; k],
-                s: Vec::new(),
-                g: Vec::new(),
-            }),
-            mf,
-        })
+        Ok(())
     }
 
     /// Whether the factorised (a, w) path is used.
