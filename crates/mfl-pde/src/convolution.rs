@@ -407,6 +407,25 @@ impl PotentialField for ConvolutionPotential {
         }
     }
 
+    /// sup_q |k_q|² κ̃[q] (times max a² · the a-extent for weighted units).
+    fn stiffness(&self) -> f64 {
+        let (n0, n1) = self.pos;
+        let nh = n1 / 2 + 1;
+        let mut s: f64 = 0.0;
+        for q0 in 0..n0 {
+            let j0 = crate::fft::signed_frequency(q0, n0) as f64;
+            for q1 in 0..nh {
+                s = s.max((j0 * j0 + (q1 * q1) as f64) * self.kernel[q0 * nh + q1]);
+            }
+        }
+        if self.weighted {
+            let amax = self.a.iter().fold(0.0f64, |m, a| m.max(a.abs()));
+            let extent = (self.a.len() as f64) * (self.a[1] - self.a[0]).abs();
+            s *= amax * amax * extent;
+        }
+        s
+    }
+
     fn energy(&self, rho: &[f64]) -> Energy {
         let mut guard = self.work.lock().unwrap_or_else(|e| e.into_inner());
         let w = &mut *guard;

@@ -27,6 +27,12 @@ pub trait PotentialField: Send + Sync {
     fn potential(&self, rho: &[f64], out: &mut [f64]);
     /// E(ρ) (and R(ρ) when defined).
     fn energy(&self, rho: &[f64]) -> Energy;
+    /// A bound S on how fast Ψ reacts to ρ, for step-size control: for Ψ = V + ∫U(·, θ')ρ(dθ')
+    /// with U a convolution, S = sup_k |k|²|Û(k)| (so |Δ δΨ| ≤ S·‖δρ‖); 0 for a fixed potential
+    /// and when unknown.
+    fn stiffness(&self) -> f64 {
+        0.0
+    }
 }
 
 /// A fixed potential V given on the cells: Ψ = V, E(ρ) = Σ_m V_m ρ_m |cell|.

@@ -24,10 +24,17 @@
 //! ETDRK4 map for every dt — so long runs converge to the spectral Gibbs state with no time-step
 //! error, which is what the exponential-convergence tests measure; IMEX schemes (e.g. SBDF2) are
 //! low order and also diffuse the time error into the steady state less cleanly. The k = 0 mode
-//! has 𝓛 = 0 and 𝓝̂₀ = 0 (a divergence), so the mass is conserved to round-off.
+//! has 𝓛 = 0 and 𝓝̂₀ = 0 (a divergence), so the mass is conserved; the step restores the k = 0
+//! mode exactly (adds the constant (Σρ_old − Σρ_new)/M, of round-off size) so that FFT round-off
+//! does not accumulate over many steps.
 //!
-//! The step is `dt` when given, else dt = cfl·2.8/(Σ_a k_max,a max|∂_aΨ|) from the first stage
-//! (2.8 ≈ the RK4 stability bound on the imaginary axis), clipped to the next output time.
+//! The step is `dt` when given, else dt = cfl·2.8/r from the first stage, with
+//! r = Σ_a k_max,a max|∂_aΨ| + max|ΔΨ| + max|ρ|·S: advection of the retained modes, the ρΔΨ
+//! term, and the interaction's feedback (S = [`PotentialField::stiffness`], sup_k |k|²|Û(k)| for
+//! a convolution; without it the step would grow without bound near equilibrium, where ∇Ψ → 0
+//! but the linearisation does not). 2.8 ≈ RK4's stability bound on the real and imaginary axes.
+//! Clipped to the next output time. For a direct (non-convolution) potential S is unknown (0):
+//! give `dt` if the adaptive step proves unstable.
 //!
 //! Positivity is not guaranteed: a spectral solution of a concentrating density can dip below
 //! zero (recorded as `min_density`). [`PositivityFilter::Clip`] replaces ρ by
@@ -117,6 +124,8 @@ struct Work {
     k: Vec<Vec<f64>>,
     /// Largest retained |k_a|.
     kmax: Vec<f64>,
+    /// |k|² per mode.
+    ksq: Vec<f64>,
     tmp: Vec<Complex64>,
     psi_hat: Vec<Complex64>,
     rho: Vec<f64>,
@@ -125,12 +134,14 @@ struct Work {
 }
 
 impl Work {
-    /// out = 𝓝(u); returns Σ_a k_max,a max|∂_aΨ| and leaves ρ = 𝓕⁻¹u in `self.rho`.
+    /// out = 𝓝(u); returns the rate Σ_a k_max,a max|∂_aΨ| (+ max|ΔΨ| + max|ρ|·stiffness when
+    /// `want_rate`) and leaves ρ = 𝓕⁻¹u in `self.rho`.
     fn nonlinear(
         &mut self,
         field: &dyn PotentialField,
         u: &[Complex64],
         out: &mut [Complex64],
+        want_rate: bool,
     ) -> f64 {
         self.tmp.copy_from_slice(u);
         self.fft.inverse(&mut self.tmp, &mut self.rho);
@@ -139,6 +150,26 @@ impl Work {
         self.fft.forward(&self.psi, &mut self.psi_hat);
         out.iter_mut().for_each(|z| *z = Complex64::new(0.0, 0.0));
         let mut rate = 0.0;
+        if want_rate {
+            // max|ΔΨ| (the ρΔΨ term) and max ρ · stiffness (the interaction's feedback)
+            for (((t, p), q), keep) in self
+                .tmp
+                .iter_mut()
+                .zip(&self.psi_hat)
+                .zip(&self.ksq)
+                .zip(&self.keep)
+            {
+                *t = if *keep {
+                    -q * p * self.inv_n
+                } else {
+                    Complex64::new(0.0, 0.0)
+                };
+            }
+            self.fft.inverse(&mut self.tmp, &mut self.dpsi);
+            let lap = self.dpsi.iter().fold(0.0f64, |m, d| m.max(d.abs()));
+            let rmax = self.rho.iter().fold(0.0f64, |m, r| m.max(r.abs()));
+            rate += lap + rmax * field.stiffness();
+        }
         for (ka, kmax) in self.k.iter().zip(&self.kmax) {
             for (((t, p), k), keep) in self
                 .tmp
@@ -239,6 +270,7 @@ impl SpectralEtdrk4 {
         let mut k = vec![vec![0.0; len]; grid.dim()];
         let mut kmax = vec![0.0f64; grid.dim()];
         let mut lap = vec![0.0; len];
+        let mut ksq = vec![0.0; len];
         for i0 in 0..n0 {
             let j0 = signed_frequency(i0, n0);
             for j1 in 0..nh {
@@ -256,7 +288,8 @@ impl SpectralEtdrk4 {
                         kmax[a] = kmax[a].max(ka.abs());
                     }
                 }
-                lap[idx] = -temperature * ks.iter().map(|v| v * v).sum::<f64>();
+                ksq[idx] = ks.iter().map(|v| v * v).sum::<f64>();
+                lap[idx] = -temperature * ksq[idx];
             }
         }
         let m = n0 * n1;
@@ -276,6 +309,7 @@ impl SpectralEtdrk4 {
                 keep,
                 k,
                 kmax,
+                ksq,
                 tmp: z(),
                 psi_hat: z(),
                 rho: vec![0.0; m],
@@ -336,6 +370,7 @@ impl Stepper for SpectralEtdrk4 {
         rho: &mut [f64],
         dt_max: f64,
     ) -> Result<f64, PdeError> {
+        let mass0: f64 = rho.iter().sum();
         let w = &mut self.work;
         w.fft.forward(rho, &mut self.v);
         for (v, keep) in self.v.iter_mut().zip(&w.keep) {
@@ -343,7 +378,7 @@ impl Stepper for SpectralEtdrk4 {
                 *v = Complex64::new(0.0, 0.0);
             }
         }
-        let rate = w.nonlinear(field, &self.v, &mut self.nv);
+        let rate = w.nonlinear(field, &self.v, &mut self.nv, self.dt.is_none());
         let dt = match self.dt {
             Some(d) => d.min(dt_max),
             None if rate > 0.0 => (self.cfl * RK4_IMAG_BOUND / rate).min(dt_max),
@@ -357,15 +392,15 @@ impl Stepper for SpectralEtdrk4 {
         for i in 0..self.v.len() {
             self.a[i] = c.e2[i] * self.v[i] + c.q[i] * self.nv[i];
         }
-        self.work.nonlinear(field, &self.a, &mut self.na);
+        self.work.nonlinear(field, &self.a, &mut self.na, false);
         for i in 0..self.v.len() {
             self.b[i] = c.e2[i] * self.v[i] + c.q[i] * self.na[i];
         }
-        self.work.nonlinear(field, &self.b, &mut self.nb);
+        self.work.nonlinear(field, &self.b, &mut self.nb, false);
         for i in 0..self.v.len() {
             self.c[i] = c.e2[i] * self.a[i] + c.q[i] * (2.0 * self.nb[i] - self.nv[i]);
         }
-        self.work.nonlinear(field, &self.c, &mut self.nc);
+        self.work.nonlinear(field, &self.c, &mut self.nc, false);
         for i in 0..self.v.len() {
             self.v[i] = c.e[i] * self.v[i]
                 + c.f1[i] * self.nv[i]
@@ -377,6 +412,10 @@ impl Stepper for SpectralEtdrk4 {
         w.fft.inverse(&mut w.tmp, rho);
         let inv = w.inv_n;
         rho.iter_mut().for_each(|r| *r *= inv);
+        // the k = 0 mode is invariant (𝓛₀ = 0, 𝓝̂₀ = 0): restore it exactly, so that FFT
+        // round-off does not accumulate in the mass over many steps
+        let shift = (mass0 - rho.iter().sum::<f64>()) * inv;
+        rho.iter_mut().for_each(|r| *r += shift);
         self.apply_filter(rho);
         Ok(dt)
     }
