@@ -47,6 +47,10 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
             })
             .collect();
         println!("grid        {} cells: {}", grid.len(), desc.join("; "));
+        match mfl_pde::ConvolutionPotential::applies(&mf, &grid) {
+            Ok(()) => println!("interaction convolution type: Ψ by FFT, O(M log M)"),
+            Err(e) => println!("interaction direct O(M·K) sums ({e})"),
+        }
         if cfg.init.as_ref().is_some_and(|i| i.kind != "snapshot") {
             let law = build::law(&cfg, dd, Some(&grid))?;
             let rho = law.on_grid(&grid).map_err(|e| format!("init: {e}"))?;

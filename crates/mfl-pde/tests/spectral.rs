@@ -453,4 +453,3 @@ fn the_positivity_filter_keeps_a_concentrating_density_non_negative() {
     );
     assert!(mins[1] >= 0.0);
 }
-
