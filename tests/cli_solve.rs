@@ -148,13 +148,21 @@ fn spectral_scheme_writes_the_same_layout_and_rejects_walls() {
     let o = mfl()
         .args(["solve", "--quiet"])
         .arg(example("deconv_torus_1d.toml"))
-        .args(["--set", "solver.t_end=0.5", "--set", "grid.cells=[64]", "-o"])
+        .args([
+            "--set",
+            "solver.t_end=0.5",
+            "--set",
+            "grid.cells=[64]",
+            "-o",
+        ])
         .arg(&out)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(read_attr(&out, "/", "status").unwrap(), "complete");
-    assert!(read_attr(&out, "/", "solver").unwrap().starts_with("spectral"));
+    assert!(read_attr(&out, "/", "solver")
+        .unwrap()
+        .starts_with("spectral"));
     assert_eq!(read_array(&out, "/density").unwrap().shape(), &[11, 64]);
     let mass = read_array(&out, "/diagnostics/mass").unwrap();
     assert!(mass.iter().all(|m| (m - 1.0).abs() < 1e-12), "{mass:?}");
