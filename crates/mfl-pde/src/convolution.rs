@@ -215,7 +215,7 @@ impl ConvolutionPotential {
         }
         // V₀(p) = −Σ_l c_l Y_l e^{−il·p}, separably over the position axes
         let y_hat = label_transform(&mf, d, li);
-        let width = (2 * l + 1) as usize;
+        let width = 2 * l + 1;
         let v0 = {
             let p1 = &pos_axes[d - 1].centres();
             let p0 = if d == 2 {

@@ -453,3 +453,31 @@ fn the_positivity_filter_keeps_a_concentrating_density_non_negative() {
     );
     assert!(mins[1] >= 0.0);
 }
+
+#[test]
+fn spectral_steps_are_bit_identical_for_any_number_of_threads() {
+    // 256² is above the FFT's parallel threshold: rows and columns are split over the pool
+    let grid = torus_grid(&[256, 256], 0.0);
+    let field = FixedPotential::from_fn(&grid, v2).unwrap();
+    let rho0 = density(&grid, |th| {
+        1.0 + 0.5 * (th[0] - 0.3).sin() * (th[1] + 0.2).cos()
+    });
+    let run_with = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            use mfl_pde::Stepper;
+            let mut st =
+                SpectralEtdrk4::new(&grid, 0.5, None, 0.5, PositivityFilter::None).unwrap();
+            let mut rho = rho0.clone();
+            for _ in 0..3 {
+                st.step(&field, &mut rho, 1.0).unwrap();
+            }
+            rho
+        })
+    };
+    let (a, b) = (run_with(1), run_with(2));
+    assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+}
