@@ -128,11 +128,25 @@ impl ConvolutionPotential {
         MeanFieldPotential::check_grid(mf, grid)?;
         let l = kernel_coefficients(kernel).len() as i64 - 1;
         let d = *input_dim;
-        // Σ_k w_k e^{im·x_k} = δ_{m,0} for m ∈ [−2L, 2L]^d
+        if let Some(n) = torus_nodes(&mf.data.x, &mf.data.w, d) {
+            // n uniform nodes per axis integrate e^{imx} exactly for |m| < n
+            if n as i64 >= 2 * l + 1 {
+                return Ok(());
+            }
+            return no(format!(
+                "the data have {n} torus nodes per axis, but U is a convolution only with at \
+                 least 2L + 1 = {} (data.nodes)",
+                2 * l + 1
+            ));
+        }
+        // other data: Σ_k w_k e^{im·x_k} = δ_{m,0} for m ∈ [−2L, 2L]^d, if cheap enough to check
         let x = &mf.data.x;
         let w = &mf.data.w;
         let range = 4 * l + 1;
         let total = range.pow(d as u32);
+        if total as usize * x.nrows() > 50_000_000 {
+            return no("the data are not uniform torus nodes (and too large to check)".into());
+        }
         for idx in 0..total {
             let mut rem = idx;
             let mut m = [0i64; 2];
@@ -353,6 +367,31 @@ impl ConvolutionPotential {
             *fk = s.re;
         }
     }
+}
+
+/// Some(n) when the data are the tensor rule of n uniform nodes i·2π/n per axis with equal
+/// weights (the layout of `Inputs::torus`), checked in O(K).
+fn torus_nodes(x: &ndarray::Array2<f64>, w: &ndarray::Array1<f64>, d: usize) -> Option<usize> {
+    let k = x.nrows();
+    let n = (k as f64).powf(1.0 / d as f64).round() as usize;
+    if n == 0 || n.pow(d as u32) != k {
+        return None;
+    }
+    let h = TORUS_PERIOD / n as f64;
+    let wk = 1.0 / k as f64;
+    for (idx, (row, wi)) in x.rows().into_iter().zip(w).enumerate() {
+        if (wi - wk).abs() > 1e-12 * wk {
+            return None;
+        }
+        let mut rem = idx;
+        for a in (0..d).rev() {
+            if (row[a] - (rem % n) as f64 * h).abs() > 1e-12 {
+                return None;
+            }
+            rem /= n;
+        }
+    }
+    Some(n)
 }
 
 /// Y_l = Σ_k w_k y_k e^{il·x_k} for l ∈ [−L, L]^d, row-major (l0, l1) (one row for d = 1).

@@ -22,11 +22,14 @@
 //! accurate and needs one Ψ evaluation per stage; (iii) unlike integrating-factor RK, every
 //! equilibrium of the semi-discrete system (𝓛v* + 𝓝(v*) = 0) is an exact fixed point of the
 //! ETDRK4 map for every dt — so long runs converge to the spectral Gibbs state with no time-step
-//! error, which is what the exponential-convergence tests measure; IMEX schemes (e.g. SBDF2) are
-//! low order and also diffuse the time error into the steady state less cleanly. The k = 0 mode
-//! has 𝓛 = 0 and 𝓝̂₀ = 0 (a divergence), so the mass is conserved; the step restores the k = 0
-//! mode exactly (adds the constant (Σρ_old − Σρ_new)/M, of round-off size) so that FFT round-off
-//! does not accumulate over many steps.
+//! error, which is what the exponential-convergence tests measure (integrating-factor RK4 moves
+//! the fixed point by an amount that grows with T|k|²dt, largest on the finest modes); (iv) it is one-step, so the steps shortened to
+//! hit output times cost only a recomputation of the per-mode coefficients, where IMEX
+//! multistep schemes (SBDF2/3) need start-up and variable-step formulas and IMEX-RK schemes of
+//! order 4 need a linear solve per stage for no gain (𝓛 is diagonal, so "implicit" is exact
+//! anyway). The k = 0 mode has 𝓛 = 0 and 𝓝̂₀ = 0 (a divergence), so the mass is conserved;
+//! the step restores the k = 0 mode exactly (adds the constant (Σρ_old − Σρ_new)/M, of
+//! round-off size) so that FFT round-off does not accumulate over many steps.
 //!
 //! The step is `dt` when given, else dt = cfl·2.8/r from the first stage, with
 //! r = Σ_a k_max,a max|∂_aΨ| + max|ΔΨ| + max|ρ|·S: advection of the retained modes, the ρΔΨ

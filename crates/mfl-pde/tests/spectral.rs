@@ -348,7 +348,7 @@ fn convolution_type_is_detected_only_when_exact() {
     let e = ConvolutionPotential::applies(&few, &grid)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("at least 9 nodes"), "{e}");
+    assert!(e.contains("at least 2L + 1 = 9"), "{e}");
     // Auto falls back to the direct path, Fft refuses
     assert!(mean_field_potential(few.clone(), &grid, Interaction::Auto).is_ok());
     assert!(mean_field_potential(few, &grid, Interaction::Fft).is_err());
