@@ -161,6 +161,14 @@ pub fn setup(cfg: &Config, base: &Path) -> Result<SolveSetup, Box<dyn std::error
         );
     }
     let stepper = match s.stepper.as_str() {
+        "implicit" if spectral => {
+            return Err(ConfigError::key(
+                "solver.stepper",
+                "solver.scheme = \"spectral\" always uses ETDRK4 (exact diffusion); remove \
+                 `stepper` or use scheme = \"fv\"",
+            )
+            .into())
+        }
         _ if spectral => {
             if !(s.cfl > 0.0 && s.cfl <= 1.0) {
                 return Err(ConfigError::key(

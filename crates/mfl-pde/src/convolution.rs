@@ -130,7 +130,7 @@ impl ConvolutionPotential {
         let d = *input_dim;
         if let Some(n) = torus_nodes(&mf.data.x, &mf.data.w, d) {
             // n uniform nodes per axis integrate e^{imx} exactly for |m| < n
-            if n as i64 >= 2 * l + 1 {
+            if n as i64 > 2 * l {
                 return Ok(());
             }
             return no(format!(
@@ -144,7 +144,7 @@ impl ConvolutionPotential {
         let w = &mf.data.w;
         let range = 4 * l + 1;
         let total = range.pow(d as u32);
-        if total as usize * x.nrows() > 50_000_000 {
+        if total as usize * x.nrows() > 10_000_000 {
             return no("the data are not uniform torus nodes (and too large to check)".into());
         }
         for idx in 0..total {
