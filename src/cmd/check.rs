@@ -79,6 +79,17 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
                 rate = rate.max(r);
             }
             let cfl = cfg.solver.as_ref().map_or(0.5, |s| s.cfl);
+            if cfg.solver.as_ref().is_some_and(|s| s.scheme == "spectral") {
+                let kept: Vec<String> = grid
+                    .axes
+                    .iter()
+                    .map(|a| format!("|k| ≤ {}", (a.n - 1) / 3))
+                    .collect();
+                println!(
+                    "spectral    ETDRK4, exact diffusion, 2/3 rule keeps {} (all axes must be periodic)",
+                    kept.join(" × ")
+                );
+            }
             println!(
                 "explicit dt ≈ {:.3e} at t = 0 (cfl = {cfl}: drift + diffusion limit of the SG scheme)",
                 cfl / rate
