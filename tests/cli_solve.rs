@@ -141,3 +141,45 @@ fn a_killed_run_leaves_a_file_that_opens_with_its_snapshots() {
         assert!((m - 1.0).abs() < 1e-12, "snapshot {s} has mass {m}");
     }
 }
+
+#[test]
+fn spectral_scheme_writes_the_same_layout_and_rejects_walls() {
+    let out = scratch("spectral.h5");
+    let o = mfl()
+        .args(["solve", "--quiet"])
+        .arg(example("deconv_torus_1d.toml"))
+        .args([
+            "--set",
+            "solver.t_end=0.5",
+            "--set",
+            "grid.cells=[64]",
+            "-o",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(read_attr(&out, "/", "status").unwrap(), "complete");
+    assert!(read_attr(&out, "/", "solver")
+        .unwrap()
+        .starts_with("spectral"));
+    assert_eq!(read_array(&out, "/density").unwrap().shape(), &[11, 64]);
+    let mass = read_array(&out, "/diagnostics/mass").unwrap();
+    assert!(mass.iter().all(|m| (m - 1.0).abs() < 1e-12), "{mass:?}");
+    assert!(read_array(&out, "/diagnostics/min_density").unwrap().len() >= 2);
+
+    let bad = scratch("spectral_walls.h5");
+    let o = mfl()
+        .args(["solve", "--quiet"])
+        .arg(example("quickstart_1d.toml"))
+        .args(["--set", "solver.scheme=\"spectral\"", "-o"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("solver.scheme") && err.contains("grid.boundary[0]"),
+        "{err}"
+    );
+}

@@ -47,6 +47,10 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
             })
             .collect();
         println!("grid        {} cells: {}", grid.len(), desc.join("; "));
+        match mfl_pde::ConvolutionPotential::applies(&mf, &grid) {
+            Ok(()) => println!("interaction convolution type: Ψ by FFT, O(M log M)"),
+            Err(e) => println!("interaction direct O(M·K) sums ({e})"),
+        }
         if cfg.init.as_ref().is_some_and(|i| i.kind != "snapshot") {
             let law = build::law(&cfg, dd, Some(&grid))?;
             let rho = law.on_grid(&grid).map_err(|e| format!("init: {e}"))?;
@@ -75,6 +79,17 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
                 rate = rate.max(r);
             }
             let cfl = cfg.solver.as_ref().map_or(0.5, |s| s.cfl);
+            if cfg.solver.as_ref().is_some_and(|s| s.scheme == "spectral") {
+                let kept: Vec<String> = grid
+                    .axes
+                    .iter()
+                    .map(|a| format!("|k| ≤ {}", (a.n - 1) / 3))
+                    .collect();
+                println!(
+                    "spectral    ETDRK4, exact diffusion, 2/3 rule keeps {} (all axes must be periodic)",
+                    kept.join(" × ")
+                );
+            }
             println!(
                 "explicit dt ≈ {:.3e} at t = 0 (cfl = {cfl}: drift + diffusion limit of the SG scheme)",
                 cfl / rate

@@ -1,4 +1,4 @@
-//! `mfl solve CONFIG [-o OUT.h5]`: the finite-volume PDE run, streamed into HDF5.
+//! `mfl solve CONFIG [-o OUT.h5]`: the finite-volume or spectral PDE run, streamed into HDF5.
 
 use super::progress::Progress;
 use super::{output_path, resolved_config, CmdResult};
@@ -7,7 +7,10 @@ use mfl_io::config::Config;
 use mfl_io::h5::{read_array, OutputFile};
 use mfl_io::record::{write_grid, SolveWriter};
 use mfl_io::{build, ConfigError};
-use mfl_pde::{Diagnostics, FvProblem, MeanFieldPotential, Observer, RunOptions, StepperChoice};
+use mfl_pde::{
+    mean_field_potential, Diagnostics, FvProblem, Interaction, Observer, PositivityFilter,
+    RunOptions, StepperChoice,
+};
 use std::path::Path;
 
 /// Everything a PDE run needs, resolved from a config.
@@ -111,19 +114,82 @@ pub fn setup(cfg: &Config, base: &Path) -> Result<SolveSetup, Box<dyn std::error
         .solver
         .as_ref()
         .ok_or_else(|| ConfigError::key("solver", "`mfl solve` needs a [solver] table"))?;
-    if s.scheme != "fv" {
-        return Err(ConfigError::key(
-            "solver.scheme",
-            format!("unknown scheme '{}'; valid: fv", s.scheme),
-        )
-        .into());
-    }
+    let spectral = match s.scheme.as_str() {
+        "fv" => false,
+        "spectral" => true,
+        other => {
+            return Err(ConfigError::key(
+                "solver.scheme",
+                format!("unknown scheme '{other}'; valid: fv, spectral"),
+            )
+            .into())
+        }
+    };
+    let filter = match s.positivity.as_str() {
+        "none" => PositivityFilter::None,
+        "clip" if spectral => PositivityFilter::Clip,
+        "clip" => {
+            return Err(ConfigError::key(
+                "solver.positivity",
+                "\"clip\" is for solver.scheme = \"spectral\" (the FV schemes are positive)",
+            )
+            .into())
+        }
+        other => {
+            return Err(ConfigError::key(
+                "solver.positivity",
+                format!("unknown filter '{other}'; valid: none, clip"),
+            )
+            .into())
+        }
+    };
+    let interaction = match s.interaction.as_str() {
+        "auto" => Interaction::Auto,
+        "fft" => Interaction::Fft,
+        "direct" => Interaction::Direct,
+        other => {
+            return Err(ConfigError::key(
+                "solver.interaction",
+                format!("unknown interaction '{other}'; valid: auto, fft, direct"),
+            )
+            .into())
+        }
+    };
     if !(s.t_end > 0.0 && s.t_end.is_finite()) {
         return Err(
             ConfigError::key("solver.t_end", format!("must be > 0, got {}", s.t_end)).into(),
         );
     }
     let stepper = match s.stepper.as_str() {
+        "implicit" if spectral => {
+            return Err(ConfigError::key(
+                "solver.stepper",
+                "solver.scheme = \"spectral\" always uses ETDRK4 (exact diffusion); remove \
+                 `stepper` or use scheme = \"fv\"",
+            )
+            .into())
+        }
+        _ if spectral => {
+            if !(s.cfl > 0.0 && s.cfl <= 1.0) {
+                return Err(ConfigError::key(
+                    "solver.cfl",
+                    format!("must be in (0, 1], got {}", s.cfl),
+                )
+                .into());
+            }
+            if let Some(dt) = s.dt {
+                if !(dt > 0.0 && dt.is_finite()) {
+                    return Err(
+                        ConfigError::key("solver.dt", format!("must be > 0, got {dt}")).into(),
+                    );
+                }
+            }
+            StepperChoice::Spectral {
+                dt: s.dt,
+                cfl: s.cfl,
+                filter,
+            }
+        }
         "explicit" => {
             if !(s.cfl > 0.0 && s.cfl <= 1.0) {
                 return Err(ConfigError::key(
@@ -162,16 +228,43 @@ pub fn setup(cfg: &Config, base: &Path) -> Result<SolveSetup, Box<dyn std::error
         diagnostics_every: every,
         dt_min: s.dt_min,
     };
+    if spectral {
+        mfl_pde::spectral::check_periodic(&grid)
+            .map_err(|e| ConfigError::key("solver.scheme", strip_what(&e)))?;
+    }
     let rho0 = initial_density(cfg, base, &grid)?;
-    let field =
-        MeanFieldPotential::new(mf, &grid).map_err(|e| ConfigError::key("grid", e.to_string()))?;
-    let problem = FvProblem::new(grid, temperature, Box::new(field))
+    let field = mean_field_potential(mf, &grid, interaction).map_err(|e| match e {
+        mfl_pde::PdeError::Invalid { what, why } if what == "interaction" => {
+            ConfigError::key("solver.interaction", why)
+        }
+        other => ConfigError::key("grid", other.to_string()),
+    })?;
+    let problem = FvProblem::new(grid, temperature, field)
         .map_err(|e| ConfigError::key("grid", e.to_string()))?;
     Ok(SolveSetup {
         problem,
         rho0,
         opts,
     })
+}
+
+/// The reason of an invalid-value error without its leading key.
+fn strip_what(e: &mfl_pde::PdeError) -> String {
+    match e {
+        mfl_pde::PdeError::Invalid { why, .. } => why.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The `solver` attribute of the output file.
+fn describe_solver(s: &StepperChoice) -> String {
+    match s {
+        StepperChoice::Spectral { dt, cfl, filter } => format!(
+            "spectral ETDRK4 (Fourier pseudo-spectral, 2/3 dealiasing), dt = {}, positivity = {filter:?}",
+            dt.map_or(format!("adaptive (cfl {cfl})"), |d| d.to_string())
+        ),
+        other => format!("fv {other:?}"),
+    }
 }
 
 /// Both observers: the file first, then the progress bar.
@@ -211,7 +304,7 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
     let out_path = output_path(path, out);
     let mut file = OutputFile::create(&out_path, "solve", &resolved_config(&cfg))?;
     write_grid(&file, &problem.grid)?;
-    file.set_attr("/", "solver", &format!("fv {:?}", opts.stepper))?;
+    file.set_attr("/", "solver", &describe_solver(&opts.stepper))?;
     let mut bar = Progress::new(opts.t_end, quiet, "solve");
     let result = {
         let mut obs = Both {

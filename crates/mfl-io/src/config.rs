@@ -211,7 +211,7 @@ pub struct InitCfg {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SolverCfg {
-    /// "fv" (default).
+    /// "fv" (default) or "spectral" (Fourier pseudo-spectral ETDRK4, fully periodic grids).
     #[serde(default = "fv")]
     pub scheme: String,
     /// "explicit" (SSP-RK3, adaptive dt; default) or "implicit" (linearly implicit Euler).
@@ -228,6 +228,19 @@ pub struct SolverCfg {
     /// Abort when dt falls below this (default 1e-12).
     #[serde(default = "dt_min")]
     pub dt_min: f64,
+    /// spectral: "none" (default) or "clip" (mass-conserving clipping of negative values).
+    #[serde(default = "none")]
+    pub positivity: String,
+    /// How Ψ is computed: "auto" (default: FFT for convolution-type problems), "fft", "direct".
+    #[serde(default = "auto")]
+    pub interaction: String,
+}
+
+fn none() -> String {
+    "none".into()
+}
+fn auto() -> String {
+    "auto".into()
 }
 
 fn fv() -> String {

@@ -4,6 +4,7 @@
 use crate::diagnostics::{diagnose, Diagnostics};
 use crate::error::PdeError;
 use crate::potential::PotentialField;
+use crate::spectral::{PositivityFilter, SpectralEtdrk4};
 use crate::stepper::{ExplicitSsprk3, ImplicitSg, Stepper};
 use mfl_core::Grid;
 
@@ -60,6 +61,15 @@ pub enum StepperChoice {
     Implicit {
         /// The fixed time step (the last one is shortened to hit output times).
         dt: f64,
+    },
+    /// [`SpectralEtdrk4`] (fully periodic grids only): Fourier pseudo-spectral, ETDRK4.
+    Spectral {
+        /// The fixed step, or None for dt = cfl·2.8/(Σ_a k_max,a max|∂_aΨ|) each step.
+        dt: Option<f64>,
+        /// Fraction of the RK4 stability bound for the adaptive step, in (0, 1].
+        cfl: f64,
+        /// What to do about negative values.
+        filter: PositivityFilter,
     },
 }
 
@@ -141,7 +151,8 @@ fn obs(r: Result<(), String>) -> Result<(), PdeError> {
 /// Integrate from ρ(0) = `rho0` to `opts.t_end` and return ρ(t_end).
 ///
 /// After every step the run is checked and stopped with [`PdeError::BlowUp`] on a NaN/∞,
-/// a relative mass change |Σρ|cell| − m₀|/m₀ > 1e-8, a density below −1e-14·max ρ, or a step
+/// a relative mass change |Σρ|cell| − m₀|/m₀ > 1e-8, a density below −1e-14·max ρ (not for the
+/// spectral scheme without its positivity filter, whose min ρ is recorded instead), or a step
 /// below `dt_min`.
 pub fn solve(
     problem: &FvProblem,
@@ -179,7 +190,11 @@ pub fn solve(
     let mut stepper: Box<dyn Stepper> = match opts.stepper {
         StepperChoice::Explicit { cfl } => Box::new(ExplicitSsprk3::new(grid, temp, cfl)?),
         StepperChoice::Implicit { dt } => Box::new(ImplicitSg::new(grid, temp, dt)?),
+        StepperChoice::Spectral { dt, cfl, filter } => {
+            Box::new(SpectralEtdrk4::new(grid, temp, dt, cfl, filter)?)
+        }
     };
+    let allows_negative = stepper.allows_negative();
     let mut rho = rho0;
     let vol = grid.cell_volume();
     let mass0 = rho.iter().sum::<f64>() * vol;
@@ -235,7 +250,7 @@ pub fn solve(
                 format!("mass changed from {mass0} to {mass} (relative limit 1e-8)"),
             ));
         }
-        if min < -1e-14 * max {
+        if min < -1e-14 * max && !allows_negative {
             return Err(blow(step, t, format!("negative density {min}")));
         }
         if dt < opts.dt_min && !clipped {

@@ -1,6 +1,7 @@
 //! # mfl-pde
 //!
-//! Finite-volume solvers for the mean-field Fokker–Planck equation (DESIGN.md §1, §5)
+//! Finite-volume and Fourier pseudo-spectral solvers for the mean-field Fokker–Planck equation
+//! (DESIGN.md §1, §5)
 //!
 //! ∂_t ρ = ∇·(ρ ∇Ψ(θ; ρ)) + T Δρ
 //!
@@ -11,23 +12,32 @@
 //!   [`mfl_core::MeanField`] (with a factorised fast path for θ = (a, w) units);
 //! * [`flux`] — Scharfetter–Gummel face fluxes (positive, conservative, exact on Gibbs states);
 //! * [`stepper`] — explicit SSP-RK3 and linearly implicit (frozen-Ψ) backward Euler;
+//! * [`spectral`] — Fourier pseudo-spectral ETDRK4 on fully periodic grids (exact diffusion,
+//!   2/3-rule dealiasing, optional positivity filter); [`fft`] — the planned real FFTs;
+//! * [`convolution`] — Ψ of convolution-type problems (periodic unit, torus data) by FFT in
+//!   O(M log M), used by both schemes ([`mean_field_potential`] picks it automatically);
 //! * [`diagnostics`] — mass, risk, free energy, entropy, moments, dissipation, Gibbs residual;
 //! * [`driver`] — the time loop, blow-up detection and the [`driver::Observer`] interface;
 //! * [`histogram`] — particles binned to a grid density.
 //!
 //! Nothing here knows about files, configurations or terminals.
 
+pub mod convolution;
 pub mod diagnostics;
 pub mod driver;
 pub mod error;
+pub mod fft;
 pub mod flux;
 pub mod histogram;
 pub mod potential;
+pub mod spectral;
 pub mod stepper;
 
+pub use convolution::{mean_field_potential, ConvolutionPotential, Interaction};
 pub use diagnostics::{diagnose, Diagnostics};
 pub use driver::{solve, FvProblem, NoObserver, Observer, Recorder, RunOptions, StepperChoice};
 pub use error::PdeError;
 pub use histogram::histogram;
 pub use potential::{Energy, FixedPotential, MeanFieldPotential, PotentialField};
+pub use spectral::{PositivityFilter, SpectralEtdrk4};
 pub use stepper::{ExplicitSsprk3, ImplicitSg, Stepper};

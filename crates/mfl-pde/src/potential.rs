@@ -32,6 +32,12 @@ pub trait PotentialField: Send + Sync {
     fn network(&self, _rho: &[f64]) -> Option<Vec<f64>> {
         None
     }
+    /// A bound S on how fast Ψ reacts to ρ, for step-size control: for Ψ = V + ∫U(·, θ')ρ(dθ')
+    /// with U a convolution, S = sup_k |k|²|Û(k)| (so |Δ δΨ| ≤ S·‖δρ‖); 0 for a fixed potential
+    /// and when unknown.
+    fn stiffness(&self) -> f64 {
+        0.0
+    }
 }
 
 /// A fixed potential V given on the cells: Ψ = V, E(ρ) = Σ_m V_m ρ_m |cell|.
@@ -164,6 +170,27 @@ impl MeanFieldPotential {
 
     /// The potential of `mf` on `grid` by the general O(M·K) path only.
     pub fn general(mf: MeanField, grid: &Grid) -> Result<Self, PdeError> {
+        Self::check_grid(&mf, grid)?;
+        let m = grid.len();
+        let k = mf.data.len();
+        Ok(MeanFieldPotential {
+            centres: grid.centres(),
+            cell_volume: grid.cell_volume(),
+            fact: None,
+            buf: Mutex::new(Buffers {
+                weights: Array1::zeros(m),
+                f: vec![0.0; k],
+                r: vec![0.0; k],
+                s: Vec::new(),
+                g: Vec::new(),
+            }),
+            mf,
+        })
+    }
+
+    /// That the unit's θ-dimension equals the grid's, and that exactly the unit's torus axes
+    /// are periodic grid axes of length 2π.
+    pub fn check_grid(mf: &MeanField, grid: &Grid) -> Result<(), PdeError> {
         if mf.theta_dim() != grid.dim() {
             return Err(PdeError::invalid(
                 "grid",
@@ -194,21 +221,7 @@ impl MeanFieldPotential {
                 ));
             }
         }
-        let m = grid.len();
-        let k = mf.data.len();
-        Ok(MeanFieldPotential {
-            centres: grid.centres(),
-            cell_volume: grid.cell_volume(),
-            fact: None,
-            buf: Mutex::new(Buffers {
-                weights: Array1::zeros(m),
-                f: vec![0.0; k],
-                r: vec![0.0; k],
-                s: Vec::new(),
-                g: Vec::new(),
-            }),
-            mf,
-        })
+        Ok(())
     }
 
     /// Whether the factorised (a, w) path is used.

@@ -20,6 +20,12 @@ pub trait Stepper {
         rho: &mut [f64],
         dt_max: f64,
     ) -> Result<f64, PdeError>;
+
+    /// Whether the scheme may produce (small) negative densities, so that the driver records
+    /// min ρ instead of treating a negative value as a blow-up (false for the FV schemes).
+    fn allows_negative(&self) -> bool {
+        false
+    }
 }
 
 /// Explicit third-order strong-stability-preserving Runge–Kutta (Shu–Osher):
