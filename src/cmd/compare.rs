@@ -6,7 +6,7 @@ use super::progress::Progress;
 use super::solve::{setup as solve_setup, snapshot_times};
 use super::{output_path, resolved_config, CmdResult};
 use mfl_compare::{
-    error_budget, gap_sweep_with, pde_richardson, slope_fit, time_step_bias, BudgetRow, GapTable,
+    error_budget, gap_sweep_with, pde_richardson, time_step_bias, BudgetRow, GapTable,
     SweepOptions,
 };
 use mfl_io::config::{CompareCfg, Config};
@@ -325,8 +325,7 @@ pub(crate) fn arr2(table: &GapTable, f: impl Fn(&mfl_compare::GapRow) -> f64) ->
     })
 }
 
-/// The slope fit at time index j (None when the gaps change sign or vanish).
-pub(crate) fn fit_at(table: &GapTable, j: usize) -> Option<mfl_compare::SlopeFit> {
-    let (n, g, s) = table.risk_gaps(j);
-    slope_fit(&n, &g, &s).ok()
+/// The slope fit at time index j (with seed-jackknife intervals), or why there is none.
+pub(crate) fn fit_at(table: &GapTable, j: usize) -> Result<mfl_compare::SlopeFit, String> {
+    table.slope_fit(j).map_err(|e| e.to_string())
 }

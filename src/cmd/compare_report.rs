@@ -11,8 +11,8 @@ use std::io::Write;
 pub struct Report<'a> {
     table: &'a GapTable,
     budget: Option<&'a [BudgetRow]>,
-    /// Slope fit of log|gap| on log N per time.
-    fits: Vec<Option<SlopeFit>>,
+    /// Slope fit of log|gap| on log N per time, or why there is none.
+    fits: Vec<Result<SlopeFit, String>>,
     /// gap = C/N fit per time: (C, se).
     inverse: Vec<Option<(f64, f64)>>,
     /// Slope of log(mean distance) on log N per time.
@@ -219,16 +219,13 @@ impl<'a> Report<'a> {
                 )?;
             }
             match &self.fits[j] {
-                Some(f) => writeln!(
+                Ok(f) => writeln!(
                     w,
-                    "  slope {:.3} (95% CI [{:.3}, {:.3}]), gap ≈ C·N^slope with C = {:.4e} [{:.4e}, {:.4e}]",
+                    "  slope {:.3} (95% CI [{:.3}, {:.3}], seed jackknife), gap ≈ C·N^slope with C = {:.4e} [{:.4e}, {:.4e}]",
                     f.slope, f.slope_ci95.0, f.slope_ci95.1, f.prefactor, f.prefactor_ci95.0,
                     f.prefactor_ci95.1
                 )?,
-                None => writeln!(
-                    w,
-                    "  slope: no log-log fit (gaps vanish or change sign at this time)"
-                )?,
+                Err(why) => writeln!(w, "  slope: no log-log fit ({why})")?,
             }
             if let Some((c, se)) = self.inverse[j] {
                 writeln!(w, "  fixed slope −1: gap ≈ C/N with C = {c:.4e} ± {se:.1e}")?;
