@@ -137,6 +137,7 @@ pub const BATCH: usize = 8;
 
 /// The first block of [`BATCH`] streams with consecutive stream numbers, lane-parallel (lane l
 /// is stream first + l): 4 double rounds on [u32; BATCH] lanes, which vectorises.
+#[allow(clippy::needless_range_loop)] // lane loops: what vectorises
 #[inline(always)]
 fn blocks_body(key: &[u8; 32], first: u64, slot: u64) -> [[u32; 16]; BATCH] {
     let one = Stream::new(key, 0, slot);
@@ -150,6 +151,7 @@ fn blocks_body(key: &[u8; 32], first: u64, slot: u64) -> [[u32; 16]; BATCH] {
         init[15][l] = (s >> 32) as u32;
     }
     let mut x = init;
+    #[allow(clippy::needless_range_loop)]
     #[inline(always)]
     fn qr(x: &mut [[u32; BATCH]; 16], a: usize, b: usize, c: usize, d: usize) {
         for l in 0..BATCH {
