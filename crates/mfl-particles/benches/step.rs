@@ -7,7 +7,8 @@
 //! tanh) and the share of the step spent in the kernel (f + ∇Ψ) rather than the update.
 //!
 //! Plain harness (no criterion): `cargo bench -p mfl-particles --bench step` prints markdown
-//! tables (about 1 minute); `MFL_BENCH_TIME=<seconds per case>` (default 0.5). The NumPy
+//! tables (about 1 minute); `MFL_BENCH_TIME=<seconds per case>` (default 0.5),
+//! `MFL_BENCH_N=<N>` (one N only), `MFL_BENCH_T=<temperature>` (default 1e-3; 0: no noise). The NumPy
 //! reference of the same step is benches/particles_numpy.py; results in benches/README.md.
 
 use mfl_core::activation::tanh_slice;
@@ -93,18 +94,28 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0.5);
     tanh_throughput(budget);
+    // MFL_BENCH_T=0 times the noise-free step (no random numbers drawn)
+    let temperature: f64 = std::env::var("MFL_BENCH_T")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1e-3);
     let law = Law::Gaussian(Gaussian::isotropic(vec![0.0, 1.0], 0.5).unwrap());
-    println!("## particle step, tanh a_w, d = 1, exact population gradient, T = 1e-3");
+    println!("## particle step, tanh a_w, d = 1, exact population gradient, T = {temperature}");
     println!(
         "| N | K | threads | ms/step | particle-steps/s | unit-evals/s | kernel share | load |"
     );
     println!("|---|---|---|---|---|---|---|---|");
+    // MFL_BENCH_N=100000 runs one N only
+    let ns: Vec<usize> = match std::env::var("MFL_BENCH_N").ok().and_then(|s| s.parse().ok()) {
+        Some(n) => vec![n],
+        None => vec![1_000, 10_000, 100_000, 1_000_000],
+    };
     for k in [50usize, 170] {
         let mf = problem(k);
-        for n in [1_000usize, 10_000, 100_000, 1_000_000] {
+        for &n in &ns {
             let dynamics = Dynamics::new(mf.clone(), n, 0.01, Init::Law(law.clone()))
                 .unwrap()
-                .with_temperature(Temperature::Constant(1e-3))
+                .with_temperature(Temperature::Constant(temperature))
                 .unwrap();
             for threads in [1usize, 2] {
                 let pool = rayon::ThreadPoolBuilder::new()
