@@ -106,7 +106,10 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|");
     // MFL_BENCH_N=100000 runs one N only
-    let ns: Vec<usize> = match std::env::var("MFL_BENCH_N").ok().and_then(|s| s.parse().ok()) {
+    let ns: Vec<usize> = match std::env::var("MFL_BENCH_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
         Some(n) => vec![n],
         None => vec![1_000, 10_000, 100_000, 1_000_000],
     };

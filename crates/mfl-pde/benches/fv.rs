@@ -290,7 +290,10 @@ impl Tabulated {
             .zip(self.phi.par_chunks(ROWS * k))
             .zip(self.theta.par_chunks(ROWS * 2))
             .for_each(|((o, phi), th)| {
-                for ((om, row), t) in o.iter_mut().zip(phi.chunks_exact(k)).zip(th.chunks_exact(2))
+                for ((om, row), t) in o
+                    .iter_mut()
+                    .zip(phi.chunks_exact(k))
+                    .zip(th.chunks_exact(2))
                 {
                     *om = dot8(row, r) + 0.5 * lambda * (t[0] * t[0] + t[1] * t[1]);
                 }
@@ -325,28 +328,33 @@ fn general_path(c: &mut Criterion) {
     for threads in [1, 2] {
         let p = pool(threads);
         g.throughput(Throughput::Bytes(bytes));
-        g.bench_function(BenchmarkId::new("recomputed_256", format!("{threads}t")), |bch| {
-            p.install(|| bch.iter(|| case.field.potential(black_box(&case.rho0), &mut out)))
-        });
-        g.bench_function(BenchmarkId::new("tabulated_256", format!("{threads}t")), |bch| {
-            p.install(|| bch.iter(|| tab.potential(&mf, black_box(&case.rho0), &mut out2)))
-        });
+        g.bench_function(
+            BenchmarkId::new("recomputed_256", format!("{threads}t")),
+            |bch| p.install(|| bch.iter(|| case.field.potential(black_box(&case.rho0), &mut out))),
+        );
+        g.bench_function(
+            BenchmarkId::new("tabulated_256", format!("{threads}t")),
+            |bch| p.install(|| bch.iter(|| tab.potential(&mf, black_box(&case.rho0), &mut out2))),
+        );
         g.throughput(Throughput::Bytes((3 * 8 * n) as u64));
-        g.bench_function(BenchmarkId::new("triad_64MiB", format!("{threads}t")), |bch| {
-            p.install(|| {
-                bch.iter(|| {
-                    let s = black_box(3.0);
-                    a.par_chunks_mut(1 << 16)
-                        .zip(b.par_chunks(1 << 16))
-                        .zip(cc.par_chunks(1 << 16))
-                        .for_each(|((x, y), z)| {
-                            for ((x, y), z) in x.iter_mut().zip(y).zip(z) {
-                                *x = y + s * z;
-                            }
-                        });
+        g.bench_function(
+            BenchmarkId::new("triad_64MiB", format!("{threads}t")),
+            |bch| {
+                p.install(|| {
+                    bch.iter(|| {
+                        let s = black_box(3.0);
+                        a.par_chunks_mut(1 << 16)
+                            .zip(b.par_chunks(1 << 16))
+                            .zip(cc.par_chunks(1 << 16))
+                            .for_each(|((x, y), z)| {
+                                for ((x, y), z) in x.iter_mut().zip(y).zip(z) {
+                                    *x = y + s * z;
+                                }
+                            });
+                    })
                 })
-            })
-        });
+            },
+        );
     }
     g.finish();
 }
