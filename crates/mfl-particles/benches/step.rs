@@ -1,41 +1,160 @@
-//! Particle-steps per second: one noisy exact-gradient step of N particles, tanh a_w unit in
-//! d = 1, K = 100 Gauss–Hermite nodes (cost O(N·K) for f and again for ∇Ψ).
+//! Issue 4 "Measure": particle-steps/s and unit evaluations/s of one noisy exact-gradient step
+//! (mean-field Langevin), tanh a_w unit in d = 1, K Gauss–Hermite nodes, for
+//! N = 10³ … 10⁶, K = 50 and 170, on 1 and 2 threads (one rayon pool per case). A step costs
+//! O(N·K) twice (f, then ∇Ψ); "unit-evals/s" counts 2·N·K evaluations per step (σ for f and
+//! (σ, ∇σ) for ∇Ψ, over all K nodes, although the odd symmetry of the nodes lets the kernel
+//! evaluate only half of them). Also: tanh throughput (libm scalar vs mfl-core's vectorised
+//! tanh) and the share of the step spent in the kernel (f + ∇Ψ) rather than the update.
+//!
+//! Plain harness (no criterion): `cargo bench -p mfl-particles --bench step` prints markdown
+//! tables (about 1 minute); `MFL_BENCH_TIME=<seconds per case>` (default 0.5),
+//! `MFL_BENCH_N=<N>` (one N only), `MFL_BENCH_T=<temperature>` (default 1e-3; 0: no noise). The NumPy
+//! reference of the same step is benches/particles_numpy.py; results in benches/README.md.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use mfl_core::activation::tanh_slice;
 use mfl_core::data::{Inputs, Teacher};
 use mfl_core::{Activation, Gaussian, Law, Loss, MeanField, Param, Unit};
 use mfl_particles::{Dynamics, Init, Temperature};
-use ndarray::array;
-use std::time::Duration;
+use ndarray::{array, Array2};
+use std::hint::black_box;
+use std::time::Instant;
 
-fn bench_step(c: &mut Criterion) {
+fn problem(k: usize) -> MeanField {
     let unit = Unit::Ridge {
         act: Activation::Tanh,
         param: Param::AW,
         input_dim: 1,
     };
     let teacher = Teacher::new(unit.clone(), array![[1.0, 1.5]], vec![1.0]).unwrap();
-    let data = Inputs::gauss_hermite(1, 100).label(&teacher, 0.0).unwrap();
-    let mf = MeanField::new(unit, Loss::Squared, data, 1e-3).unwrap();
-    let law = Law::Gaussian(Gaussian::isotropic(vec![0.0, 1.0], 0.5).unwrap());
-    let mut group = c.benchmark_group("particle_step_K100");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3));
-    for n in [1_000usize, 10_000, 100_000] {
-        let dynamics = Dynamics::new(mf.clone(), n, 0.01, Init::Law(law.clone()))
-            .unwrap()
-            .with_temperature(Temperature::Constant(1e-3))
-            .unwrap();
-        let mut sys = dynamics.system(1).unwrap();
-        group.throughput(Throughput::Elements(n as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
-            b.iter(|| sys.step().unwrap())
-        });
-    }
-    group.finish();
+    let data = Inputs::gauss_hermite(1, k).label(&teacher, 0.0).unwrap();
+    MeanField::new(unit, Loss::Squared, data, 1e-3).unwrap()
 }
 
-criterion_group!(benches, bench_step);
-criterion_main!(benches);
+/// Median seconds per call of `f`, over batches filling about `budget` seconds (≥ 3 calls).
+fn time_it(budget: f64, mut f: impl FnMut()) -> f64 {
+    f();
+    let t0 = Instant::now();
+    f();
+    let one = t0.elapsed().as_secs_f64().max(1e-7);
+    let per_batch = ((budget / 5.0 / one) as usize).max(1);
+    let batches = if one > budget / 3.0 { 3 } else { 5 };
+    let mut v: Vec<f64> = (0..batches)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..per_batch {
+                f();
+            }
+            t.elapsed().as_secs_f64() / per_batch as f64
+        })
+        .collect();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn tanh_throughput(budget: f64) {
+    let n = 4096;
+    let x: Vec<f64> = (0..n).map(|i| -8.0 + 16.0 * i as f64 / n as f64).collect();
+    let mut out = vec![0.0; n];
+    let libm = time_it(budget, || {
+        for (o, v) in out.iter_mut().zip(black_box(&x)) {
+            *o = v.tanh();
+        }
+        black_box(&out);
+    });
+    let fast = time_it(budget, || {
+        tanh_slice(black_box(&x), &mut out);
+        black_box(&out);
+    });
+    println!(
+        "## tanh throughput, 1 thread, 4096 arguments in [−8, 8] (load {})",
+        load()
+    );
+    println!("| tanh | ns/eval | Geval/s |");
+    println!("|---|---|---|");
+    for (name, t) in [("libm (scalar)", libm), ("mfl-core tanh_slice", fast)] {
+        println!(
+            "| {name} | {:.3} | {:.3} |",
+            t / n as f64 * 1e9,
+            n as f64 / t / 1e9
+        );
+    }
+    println!();
+}
+
+fn main() {
+    // cargo bench passes `--bench`; a filter argument is not supported
+    let budget: f64 = std::env::var("MFL_BENCH_TIME")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.5);
+    tanh_throughput(budget);
+    // MFL_BENCH_T=0 times the noise-free step (no random numbers drawn)
+    let temperature: f64 = std::env::var("MFL_BENCH_T")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1e-3);
+    let law = Law::Gaussian(Gaussian::isotropic(vec![0.0, 1.0], 0.5).unwrap());
+    println!("## particle step, tanh a_w, d = 1, exact population gradient, T = {temperature}");
+    println!(
+        "| N | K | threads | ms/step | particle-steps/s | unit-evals/s | kernel share | load |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    // MFL_BENCH_N=100000 runs one N only
+    let ns: Vec<usize> = match std::env::var("MFL_BENCH_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        Some(n) => vec![n],
+        None => vec![1_000, 10_000, 100_000, 1_000_000],
+    };
+    for k in [50usize, 170] {
+        let mf = problem(k);
+        for &n in &ns {
+            let dynamics = Dynamics::new(mf.clone(), n, 0.01, Init::Law(law.clone()))
+                .unwrap()
+                .with_temperature(Temperature::Constant(temperature))
+                .unwrap();
+            for threads in [1usize, 2] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let (step, kernel) = pool.install(|| {
+                    let mut sys = dynamics.system(1).unwrap();
+                    let step = time_it(budget, || sys.step().unwrap());
+                    // the kernel alone on the current positions: f, r, Ψ and ∇Ψ
+                    let theta = sys.theta().to_owned();
+                    let w = ndarray::Array1::from_elem(n, 1.0 / n as f64);
+                    let (mut f, mut r) = (vec![0.0; k], vec![0.0; k]);
+                    let mut psi = vec![0.0; n];
+                    let mut grad = Array2::zeros((n, 2));
+                    let kernel = time_it(budget / 2.0, || {
+                        mf.network_into(mfl_core::Measure::new(theta.view(), w.view()), &mut f);
+                        mf.residual_into(&f, &mut r);
+                        mf.potential_grad_of_residual_into(
+                            &r,
+                            theta.view(),
+                            &mut psi,
+                            grad.view_mut(),
+                        );
+                    });
+                    (step, kernel)
+                });
+                println!(
+                    "| {n:.0e} | {k} | {threads} | {:.3} | {:.3e} | {:.3e} | {:.0}% | {} |",
+                    step * 1e3,
+                    n as f64 / step,
+                    2.0 * (n * k) as f64 / step,
+                    100.0 * kernel / step,
+                    load()
+                );
+            }
+        }
+    }
+}

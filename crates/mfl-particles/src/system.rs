@@ -10,7 +10,7 @@
 use crate::boundary::AxisBoundary;
 use crate::error::ParticleError;
 use crate::init::Init;
-use crate::rng::{key, stream_rng, BATCH_STREAM};
+use crate::rng::{key, stream_rng, Stream, BATCH, BATCH_STREAM};
 use crate::sampler::DataSampler;
 use crate::schedule::{StepSchedule, Temperature};
 use mfl_core::{MeanField, Measure};
@@ -426,16 +426,30 @@ impl<'a> ParticleSystem<'a> {
             .zip(g.par_chunks(UPDATE_CHUNK * dd))
             .enumerate()
             .for_each(|(c, (tc, gc))| {
+                // streams for 8 particles at a time (the words of stream_rng(key, i, slot));
+                // with Brownian halvings, the bridge construction of `brownian` instead
+                let mut streams: Option<[Stream; BATCH]> = None;
                 let mut gbuf = vec![0.0f64; dd];
                 for (j, (ti, gi)) in tc.chunks_exact_mut(dd).zip(gc.chunks_exact(dd)).enumerate() {
                     for (t, gv) in ti.iter_mut().zip(gi) {
                         *t -= h * gv;
                     }
                     if temperature > 0.0 {
-                        let i = (c * UPDATE_CHUNK + j) as u64;
-                        brownian(key, i, slot - 1, levels, &mut gbuf);
-                        for (t, g) in ti.iter_mut().zip(&gbuf) {
-                            *t += noise * g;
+                        if levels > 0 {
+                            let i = (c * UPDATE_CHUNK + j) as u64;
+                            brownian(key, i, slot - 1, levels, &mut gbuf);
+                            for (t, g) in ti.iter_mut().zip(&gbuf) {
+                                *t += noise * g;
+                            }
+                        } else {
+                            if j % BATCH == 0 {
+                                let first = (c * UPDATE_CHUNK + j) as u64;
+                                streams = Some(Stream::batch(key, first, slot));
+                            }
+                            let rng = &mut streams.as_mut().expect("batch drawn")[j % BATCH];
+                            for t in ti.iter_mut() {
+                                *t += noise * rng.sample::<f64, _>(StandardNormal);
+                            }
                         }
                     }
                     for (t, b) in ti.iter_mut().zip(bounds) {

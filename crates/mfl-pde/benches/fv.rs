@@ -7,6 +7,13 @@
 //! * `2d_aw_fact_{128,256,512}`: θ = (a, w), factorised potential path;
 //! * `2d_aw_general_256`: θ = (a, w) forced onto the general O(M·K) path;
 //! * `2d_ou_256`: fixed quadratic potential (the OU problem of benches/ou_pypde.py).
+//!
+//! Group `general_path` (issue 3, the O(M·K) path at 256², K = 170, (a, w) tanh units): the
+//! potential recomputing σ(x_k; θ_m) with the vectorised tanh (what mfl does), against the
+//! same potential from a table Φ_mk = σ(x_k; θ_m) built once (M·K·8 = 89 MB) and streamed
+//! twice per call (f = Φᵀ(ρ|cell|), Ψ = Φ r), and the STREAM triad, back to back in one run.
+//! Throughput is in bytes of Φ streamed (2·M·K·8 per call) for both variants, so criterion's
+//! GiB/s compare directly with the triad's.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use mfl_core::data::{Inputs, Teacher};
@@ -203,5 +210,154 @@ fn triad(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, steppers, potentials, triad);
+/// Φ (M × K, row-major) streamed as two GEMVs, parallel over fixed row blocks (the f partials
+/// summed in block order): the tabulated alternative to recomputing σ.
+struct Tabulated {
+    phi: Vec<f64>,
+    k: usize,
+    theta: Vec<f64>,
+    cell_volume: f64,
+    lambda: f64,
+}
+
+const ROWS: usize = 512;
+
+/// Σ_i a_i b_i with 8 accumulators (vectorises).
+#[inline]
+fn dot8(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let mut s: f64 = acc.iter().sum();
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
+}
+
+impl Tabulated {
+    fn new(mf: &MeanField, grid: &Grid) -> Self {
+        let c = grid.centres();
+        let (m, k) = (grid.len(), mf.data.len());
+        let mut phi = vec![0.0; m * k];
+        for (i, t) in c.rows().into_iter().enumerate() {
+            let t = t.as_slice().unwrap();
+            for kk in 0..k {
+                phi[i * k + kk] = mf.unit.value(mf.data.x.row(kk).as_slice().unwrap(), t);
+            }
+        }
+        Tabulated {
+            phi,
+            k,
+            theta: c.as_slice().unwrap().to_vec(),
+            cell_volume: grid.cell_volume(),
+            lambda: mf.lambda,
+        }
+    }
+
+    fn potential(&self, mf: &MeanField, rho: &[f64], out: &mut [f64]) {
+        use rayon::prelude::*;
+        let k = self.k;
+        let blocks = rho.len().div_ceil(ROWS);
+        let mut partial = vec![0.0; blocks * k];
+        partial
+            .par_chunks_mut(k)
+            .zip(self.phi.par_chunks(ROWS * k))
+            .zip(rho.par_chunks(ROWS))
+            .for_each(|((p, phi), rb)| {
+                for (row, r) in phi.chunks_exact(k).zip(rb) {
+                    let a = r * self.cell_volume;
+                    for (pk, v) in p.iter_mut().zip(row) {
+                        *pk += a * v;
+                    }
+                }
+            });
+        let mut f = vec![0.0; k];
+        for p in partial.chunks_exact(k) {
+            for (fk, v) in f.iter_mut().zip(p) {
+                *fk += v;
+            }
+        }
+        let r = mf.residual(&f);
+        let r = r.as_slice().unwrap();
+        let lambda = self.lambda;
+        out.par_chunks_mut(ROWS)
+            .zip(self.phi.par_chunks(ROWS * k))
+            .zip(self.theta.par_chunks(ROWS * 2))
+            .for_each(|((o, phi), th)| {
+                for ((om, row), t) in o
+                    .iter_mut()
+                    .zip(phi.chunks_exact(k))
+                    .zip(th.chunks_exact(2))
+                {
+                    *om = dot8(row, r) + 0.5 * lambda * (t[0] * t[0] + t[1] * t[1]);
+                }
+            });
+    }
+}
+
+/// The general O(M·K) path at 256²: recomputed (mfl) vs tabulated, and the triad, in one run.
+fn general_path(c: &mut Criterion) {
+    use rayon::prelude::*;
+    let case = case_aw(256, false);
+    let mf = mean_field(Param::AW);
+    let tab = Tabulated::new(&mf, &case.grid);
+    let m = case.grid.len();
+    let bytes = (2 * m * K * 8) as u64;
+    let mut out = vec![0.0; m];
+    let mut out2 = vec![0.0; m];
+    // the two variants agree
+    case.field.potential(&case.rho0, &mut out);
+    tab.potential(&mf, &case.rho0, &mut out2);
+    let scale = out.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+    for (a, b) in out.iter().zip(&out2) {
+        assert!((a - b).abs() <= 1e-12 * scale, "{a} vs {b}");
+    }
+    let mut g = c.benchmark_group("general_path");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500));
+    g.throughput(Throughput::Bytes(bytes));
+    let n = 8 << 20;
+    let (mut a, b, cc) = (vec![0.0f64; n], vec![1.0f64; n], vec![2.0f64; n]);
+    for threads in [1, 2] {
+        let p = pool(threads);
+        g.throughput(Throughput::Bytes(bytes));
+        g.bench_function(
+            BenchmarkId::new("recomputed_256", format!("{threads}t")),
+            |bch| p.install(|| bch.iter(|| case.field.potential(black_box(&case.rho0), &mut out))),
+        );
+        g.bench_function(
+            BenchmarkId::new("tabulated_256", format!("{threads}t")),
+            |bch| p.install(|| bch.iter(|| tab.potential(&mf, black_box(&case.rho0), &mut out2))),
+        );
+        g.throughput(Throughput::Bytes((3 * 8 * n) as u64));
+        g.bench_function(
+            BenchmarkId::new("triad_64MiB", format!("{threads}t")),
+            |bch| {
+                p.install(|| {
+                    bch.iter(|| {
+                        let s = black_box(3.0);
+                        a.par_chunks_mut(1 << 16)
+                            .zip(b.par_chunks(1 << 16))
+                            .zip(cc.par_chunks(1 << 16))
+                            .for_each(|((x, y), z)| {
+                                for ((x, y), z) in x.iter_mut().zip(y).zip(z) {
+                                    *x = y + s * z;
+                                }
+                            });
+                    })
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, steppers, potentials, triad, general_path);
 criterion_main!(benches);
