@@ -6,8 +6,7 @@ use super::progress::Progress;
 use super::solve::{setup as solve_setup, snapshot_times};
 use super::{output_path, resolved_config, CmdResult};
 use mfl_compare::{
-    error_budget, gap_sweep_with, pde_richardson, time_step_bias, BudgetRow, GapTable,
-    SweepOptions,
+    error_budget, gap_sweep_with, pde_richardson, time_step_bias, BudgetRow, GapTable, SweepOptions,
 };
 use mfl_io::config::{CompareCfg, Config};
 use mfl_io::h5::OutputFile;

@@ -160,11 +160,30 @@ impl Run {
         format!("{solver}{grid}, {}", self.t_lambda())
     }
 
-    /// The particle run's label: N, η, seeds, T, λ.
+    /// The particle run's label: N, η, seeds, T, λ (for `mfl compare`: the range of N and
+    /// the seeds of `[compare]`).
     pub fn particles_label(&self) -> String {
-        let n = self.num("particles.n").map_or("?".into(), num);
         let eta = self.num("particles.eta").map_or("?".into(), num);
-        let seeds = self.num("particles.seeds").map_or("?".into(), num);
+        let (n, seeds) = if self.command == "compare" {
+            let n = match self.value("compare.n").and_then(|v| v.as_array().cloned()) {
+                Some(ns) => format!(
+                    "{}…{}",
+                    ns.first().map_or("?".into(), |v| v.to_string()),
+                    ns.last().map_or("?".into(), |v| v.to_string())
+                ),
+                None => format!(
+                    "{}…{}",
+                    self.num("compare.n_min").map_or("?".into(), num),
+                    self.num("compare.n_max").map_or("?".into(), num)
+                ),
+            };
+            (n, self.num("compare.seeds").map_or("?".into(), num))
+        } else {
+            (
+                self.num("particles.n").map_or("?".into(), num),
+                self.num("particles.seeds").map_or("?".into(), num),
+            )
+        };
         let grad = match self.text("particles.gradient").as_deref() {
             Some("minibatch") => format!(
                 ", minibatch B = {}",
