@@ -319,6 +319,14 @@ impl ConvolutionPotential {
         w.s.iter_mut().for_each(|v| *v *= self.cell_volume);
     }
 
+    /// f_k of ρ into w.f: the marginal s, its transform ŝ, then f_k = Σ_l c_l ŝ(l) e^{il·x_k}.
+    fn network_of_density(&self, rho: &[f64], w: &mut Work) {
+        self.marginal(rho, w);
+        let Work { fft, s, spec, .. } = w;
+        fft.forward(s, spec);
+        self.network_of_spectrum(w);
+    }
+
     /// f_k = Σ_l c_l ŝ(l) e^{il·x_k} from the forward transform in w.spec.
     fn network_of_spectrum(&self, w: &mut Work) {
         let (n0, n1) = self.pos;
@@ -467,21 +475,14 @@ impl PotentialField for ConvolutionPotential {
 
     fn network(&self, rho: &[f64]) -> Option<Vec<f64>> {
         let mut guard = self.work.lock().unwrap_or_else(|e| e.into_inner());
-        let w = &mut *guard;
-        self.marginal(rho, w);
-        let Work { fft, s, spec, .. } = w;
-        fft.forward(s, spec);
-        self.network_of_spectrum(w);
-        Some(w.f.clone())
+        self.network_of_density(rho, &mut guard);
+        Some(guard.f.clone())
     }
 
     fn energy(&self, rho: &[f64]) -> Energy {
         let mut guard = self.work.lock().unwrap_or_else(|e| e.into_inner());
         let w = &mut *guard;
-        self.marginal(rho, w);
-        let Work { fft, s, spec, .. } = w;
-        fft.forward(s, spec);
-        self.network_of_spectrum(w);
+        self.network_of_density(rho, w);
         let risk = self.mf.risk_of_network(&w.f);
         let second: f64 =
             self.sq.iter().zip(rho).map(|(q, r)| q * r).sum::<f64>() * self.cell_volume;
