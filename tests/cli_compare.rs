@@ -56,6 +56,14 @@ fn bad_compare_settings_are_rejected_by_key() {
             "compare.control",
         ),
         (vec!["compare.n_min=4"], "compare.n"),
+        (
+            vec!["compare.equilibrium_from=0.3"],
+            "compare.equilibrium_from",
+        ),
+        (
+            vec!["problem.temperature=0.0", "compare.equilibrium_from=0.1"],
+            "compare.equilibrium_from",
+        ),
         (vec!["compare.bogus=1"], "bogus"),
     ] {
         let mut all: Vec<&str> = SMALL.to_vec();
@@ -148,7 +156,8 @@ fn every_compare_example_runs_shortened() {
         };
         sets.extend([
             "compare.seeds=4",
-            "compare.times=[0.0, 0.05]",
+            "compare.times=[0.0, 0.025, 0.05]",
+            "compare.equilibrium_from=0.02",
             "solver.t_end=0.05",
             "particles.t_end=0.05",
             "particles.eta=0.025",
@@ -156,6 +165,13 @@ fn every_compare_example_runs_shortened() {
         let (ok, table, err) = compare(&name, &sets, &out, &[]);
         assert!(ok, "{name}: {err}");
         assert!(table.contains("slope"), "{name}: {table}");
+        assert!(
+            table.contains("equilibrium: time averages over 2"),
+            "{name}: {table}"
+        );
+        let g = read_array(&out, "/compare/equilibrium/gap_risk").unwrap();
+        assert_eq!(g.shape(), &[3]);
+        assert!(g.iter().all(|v| v.is_finite()));
         n += 1;
     }
     assert!(n >= 2, "expected the gap examples, found {n}");

@@ -132,6 +132,23 @@ pub fn setup(cfg: &Config) -> Result<CompareSetup, Error> {
             ts
         }
     };
+    if let Some(from) = cmp.equilibrium_from {
+        if !(cfg.problem.temperature > 0.0) {
+            return Err(ConfigError::key(
+                "compare.equilibrium_from",
+                "equilibrium gaps need T > 0 (problem.temperature)",
+            )
+            .into());
+        }
+        let late = times.iter().filter(|&&t| t >= from).count();
+        if late < 2 {
+            return Err(ConfigError::key(
+                "compare.equilibrium_from",
+                format!("needs at least 2 record times ≥ {from}, got {late}"),
+            )
+            .into());
+        }
+    }
     Ok(CompareSetup {
         ns,
         times,
@@ -295,7 +312,16 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
     bar.lock().unwrap_or_else(|e| e.into_inner()).finish();
     match result {
         Ok((table, budget)) => {
-            let report = super::compare_report::Report::new(&table, budget.as_deref(), &pde);
+            let equilibrium = match cs.cmp.equilibrium_from {
+                Some(from) => Some(mfl_compare::Equilibrium::of(&table, from)?),
+                None => None,
+            };
+            let report = super::compare_report::Report::new(
+                &table,
+                budget.as_deref(),
+                equilibrium.as_ref(),
+                &pde,
+            );
             report.write(&file)?;
             file.finish("complete")?;
             report.print(&mut std::io::stdout())?;

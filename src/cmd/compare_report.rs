@@ -3,7 +3,7 @@
 
 use super::compare::{arr1, arr2, fit_at};
 use super::solve::SolveSetup;
-use mfl_compare::{slope_fit, BudgetRow, GapTable, SlopeFit};
+use mfl_compare::{slope_fit, BudgetRow, Equilibrium, GapTable, SlopeFit};
 use mfl_io::h5::{H5Error, OutputFile};
 use std::io::Write;
 
@@ -11,6 +11,7 @@ use std::io::Write;
 pub struct Report<'a> {
     table: &'a GapTable,
     budget: Option<&'a [BudgetRow]>,
+    equilibrium: Option<&'a Equilibrium>,
     /// Slope fit of log|gap| on log N per time, or why there is none.
     fits: Vec<Result<SlopeFit, String>>,
     /// gap = C/N fit per time: (C, se).
@@ -25,7 +26,12 @@ pub struct Report<'a> {
 const NAN: f64 = f64::NAN;
 
 impl<'a> Report<'a> {
-    pub fn new(table: &'a GapTable, budget: Option<&'a [BudgetRow]>, pde: &SolveSetup) -> Self {
+    pub fn new(
+        table: &'a GapTable,
+        budget: Option<&'a [BudgetRow]>,
+        equilibrium: Option<&'a Equilibrium>,
+        pde: &SolveSetup,
+    ) -> Self {
         let m = table.times.len();
         let p = &pde.problem;
         let gibbs = (0..m)
@@ -58,6 +64,7 @@ impl<'a> Report<'a> {
         Report {
             table,
             budget,
+            equilibrium,
             fits: (0..m).map(|j| fit_at(table, j)).collect(),
             inverse: (0..m).map(|j| table.inverse_n_fit(j).ok()).collect(),
             distance_fits,
@@ -157,6 +164,38 @@ impl<'a> Report<'a> {
             let warnings: Vec<String> = b.iter().filter_map(|r| r.warning.clone()).collect();
             f.set_attr("/compare", "warnings", &warnings.join("\n"))?;
         }
+        if let Some(e) = self.equilibrium {
+            let g = "/compare/equilibrium";
+            w1(&format!("{g}/times"), e.times.clone())?;
+            w1(
+                &format!("{g}/gap_risk"),
+                e.risk.iter().map(|s| s.mean).collect(),
+            )?;
+            w1(
+                &format!("{g}/gap_risk_se"),
+                e.risk.iter().map(|s| s.se).collect(),
+            )?;
+            w1(
+                &format!("{g}/gap_energy"),
+                e.energy.iter().map(|s| s.mean).collect(),
+            )?;
+            w1(
+                &format!("{g}/gap_energy_se"),
+                e.energy.iter().map(|s| s.se).collect(),
+            )?;
+            let fit = e.fit.as_ref().ok();
+            w1(&format!("{g}/slope"), vec![fit.map_or(NAN, |f| f.slope)])?;
+            w1(
+                &format!("{g}/slope_lo"),
+                vec![fit.map_or(NAN, |f| f.slope_ci95.0)],
+            )?;
+            w1(
+                &format!("{g}/slope_hi"),
+                vec![fit.map_or(NAN, |f| f.slope_ci95.1)],
+            )?;
+            w1(&format!("{g}/pde_risk"), vec![e.pde_risk])?;
+            w1(&format!("{g}/pde_energy"), vec![e.pde_energy])?;
+        }
         f.set_attr("/compare", "estimator", self.estimator())?;
         f.flush()
     }
@@ -236,6 +275,50 @@ impl<'a> Report<'a> {
                     "  distance ∝ N^{:.3} (95% CI [{:.3}, {:.3}]; i.i.d. theory −1/2)",
                     d.slope, d.slope_ci95.0, d.slope_ci95.1
                 )?;
+            }
+        }
+        if let Some(e) = self.equilibrium {
+            let last = *self.gibbs.last().unwrap_or(&NAN);
+            writeln!(
+                w,
+                "\nequilibrium: time averages over {} record times in [{}, {}] per seed, against \
+                 the PDE's state (R = {:.6e}, E = {:.6e}; Gibbs residual at the end {:.1e}{})",
+                e.times.len(),
+                e.times[0],
+                e.times[e.times.len() - 1],
+                e.pde_risk,
+                e.pde_energy,
+                last,
+                if last < 1e-3 {
+                    ""
+                } else {
+                    " — NOT yet stationary: extend t_end"
+                }
+            )?;
+            writeln!(
+                w,
+                "  {:>7}  {:>11}  {:>9}  {:>9}  {:>11}  {:>9}",
+                "N", "R gap", "stderr", "N·gap", "E gap", "stderr"
+            )?;
+            for (i, n) in e.ns.iter().enumerate() {
+                writeln!(
+                    w,
+                    "  {:>7}  {:>+11.4e}  {:>9.2e}  {:>9.4}  {:>+11.4e}  {:>9.2e}",
+                    n,
+                    e.risk[i].mean,
+                    e.risk[i].se,
+                    e.risk[i].mean * *n as f64,
+                    e.energy[i].mean,
+                    e.energy[i].se
+                )?;
+            }
+            match &e.fit {
+                Ok(f) => writeln!(
+                    w,
+                    "  slope {:.3} (95% CI [{:.3}, {:.3}], seed jackknife), C = {:.4e}",
+                    f.slope, f.slope_ci95.0, f.slope_ci95.1, f.prefactor
+                )?,
+                Err(why) => writeln!(w, "  slope: no log-log fit ({why})")?,
             }
         }
         if let Some(b) = self.budget {

@@ -9,6 +9,7 @@
 //! * [`coupled`] — the coupled (McKean–Vlasov) control variate for t > 0;
 //! * [`budget`] — the error budget: PDE grid error (Richardson) and time-step bias against the
 //!   gap at the largest N;
+//! * [`equilibrium`] — time-averaged gaps of R and E against the stationary density (T > 0);
 //! * [`distance`] — exact W1 in 1D and sliced W1 in 2D between particles and a grid density.
 //!
 //! Nothing here knows about files, configurations or terminals.
@@ -19,6 +20,7 @@
 pub mod budget;
 pub mod coupled;
 pub mod distance;
+pub mod equilibrium;
 pub mod error;
 pub mod stats;
 pub mod sweep;
@@ -28,11 +30,12 @@ pub use budget::{
 };
 pub use coupled::{fluctuation, grid_fluctuation, CoupledCv, ResidualPath};
 pub use distance::{sliced_w1_2d, w1_1d, w1_discrete};
+pub use equilibrium::Equilibrium;
 pub use error::CompareError;
 pub use stats::{
     fit_inverse_n, mean, sample_std, slope_fit, std_error, t_quantile, SlopeFit, Summary,
 };
 pub use sweep::{
-    gap_sweep, gap_sweep_with, pde_risk_at, pde_trace, ControlVariate, GapRow, GapTable, PdeTrace,
-    SweepOptions,
+    gap_sweep, gap_sweep_with, jackknife_slope_fit, pde_risk_at, pde_trace, ControlVariate, GapRow,
+    GapTable, PdeTrace, SweepOptions,
 };

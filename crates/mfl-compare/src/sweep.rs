@@ -171,48 +171,11 @@ impl GapTable {
     /// var = (S − 1)/S Σ_k (s_(k) − s̄)² — which carries the whole across-N covariance; the
     /// 95% intervals use the Student t with S − 1 degrees of freedom.
     pub fn slope_fit(&self, i_t: usize) -> Result<SlopeFit, CompareError> {
-        let (n, g, s) = self.risk_gaps(i_t);
-        let mut fit = slope_fit(&n, &g, &s)?;
-        let m = self.seeds.len();
         let samples: Vec<&[f64]> = (0..self.ns.len())
             .map(|i_n| self.row(i_n, i_t).best_risk_samples())
             .collect();
-        let totals: Vec<f64> = samples.iter().map(|v| v.iter().sum()).collect();
-        let (mut slopes, mut icpts) = (Vec::with_capacity(m), Vec::with_capacity(m));
-        for k in 0..m {
-            let gk: Vec<f64> = samples
-                .iter()
-                .zip(&totals)
-                .map(|(v, t)| (t - v[k]) / (m - 1) as f64 - self.pde_risk[i_t])
-                .collect();
-            let f = slope_fit(&n, &gk, &s).map_err(|_| {
-                CompareError::invalid(
-                    "fit",
-                    format!(
-                        "at t = {}, leaving out seed {} changes the sign of a gap: the gaps are                          too noisy for a log-log fit (more seeds, or larger N spacing)",
-                        self.times[i_t], self.seeds[k]
-                    ),
-                )
-            })?;
-            slopes.push(f.slope);
-            icpts.push(f.log_prefactor);
-        }
-        let jack = |v: &[f64]| {
-            let mean = v.iter().sum::<f64>() / m as f64;
-            ((m - 1) as f64 / m as f64 * v.iter().map(|x| (x - mean).powi(2)).sum::<f64>()).sqrt()
-        };
-        let (se_s, se_c) = (jack(&slopes), jack(&icpts));
-        let t = t_quantile(0.975, (m - 1) as f64);
-        let sign = fit.prefactor.signum();
-        let (c_lo, c_hi) = (
-            sign * (fit.log_prefactor - t * se_c).exp(),
-            sign * (fit.log_prefactor + t * se_c).exp(),
-        );
-        fit.slope_se = se_s;
-        fit.slope_ci95 = (fit.slope - t * se_s, fit.slope + t * se_s);
-        fit.log_prefactor_se = se_c;
-        fit.prefactor_ci95 = (c_lo.min(c_hi), c_lo.max(c_hi));
-        Ok(fit)
+        jackknife_slope_fit(&self.ns, &self.seeds, &samples, self.pde_risk[i_t])
+            .map_err(|e| CompareError::invalid("fit", format!("at t = {}: {e}", self.times[i_t])))
     }
 
     /// The fixed-slope fit gap = C/N of the risk at time index `i_t`: (C, se(C)).
@@ -244,6 +207,69 @@ impl GapTable {
             .collect();
         Ok((c, Summary::of(&per_seed).se))
     }
+}
+
+/// gap ≈ C·N^s from per-seed values `samples[i_n][k]` (seed k, the same seeds for every N)
+/// against the mean-field value `reference`: the point estimate is [`slope_fit`]'s weighted
+/// least squares on the mean gaps (weights from their standard errors), the standard errors of
+/// s and log|C| the delete-one jackknife over seeds, var = (S − 1)/S Σ_k (s_(k) − s̄)², which
+/// carries the covariance between the N's that common random numbers create; 95% intervals
+/// use the Student t with S − 1 degrees of freedom.
+pub fn jackknife_slope_fit(
+    ns: &[usize],
+    seeds: &[u64],
+    samples: &[&[f64]],
+    reference: f64,
+) -> Result<SlopeFit, CompareError> {
+    let m = seeds.len();
+    if m < 3 || samples.iter().any(|v| v.len() != m) || samples.len() != ns.len() {
+        return Err(CompareError::invalid(
+            "fit",
+            "needs ≥ 3 seeds, one value per seed for every N",
+        ));
+    }
+    let n: Vec<f64> = ns.iter().map(|&v| v as f64).collect();
+    let stats: Vec<Summary> = samples.iter().map(|v| Summary::of(v)).collect();
+    let g: Vec<f64> = stats.iter().map(|s| s.mean - reference).collect();
+    let s: Vec<f64> = stats.iter().map(|s| s.se).collect();
+    let mut fit = slope_fit(&n, &g, &s)?;
+    let totals: Vec<f64> = samples.iter().map(|v| v.iter().sum()).collect();
+    let (mut slopes, mut icpts) = (Vec::with_capacity(m), Vec::with_capacity(m));
+    for k in 0..m {
+        let gk: Vec<f64> = samples
+            .iter()
+            .zip(&totals)
+            .map(|(v, t)| (t - v[k]) / (m - 1) as f64 - reference)
+            .collect();
+        let f = slope_fit(&n, &gk, &s).map_err(|_| {
+            CompareError::invalid(
+                "fit",
+                format!(
+                    "leaving out seed {} changes the sign of a gap: the gaps are too noisy for a \
+                     log-log fit (more seeds, or larger N spacing)",
+                    seeds[k]
+                ),
+            )
+        })?;
+        slopes.push(f.slope);
+        icpts.push(f.log_prefactor);
+    }
+    let jack = |v: &[f64]| {
+        let mean = v.iter().sum::<f64>() / m as f64;
+        ((m - 1) as f64 / m as f64 * v.iter().map(|x| (x - mean).powi(2)).sum::<f64>()).sqrt()
+    };
+    let (se_s, se_c) = (jack(&slopes), jack(&icpts));
+    let t = t_quantile(0.975, (m - 1) as f64);
+    let sign = fit.prefactor.signum();
+    let (c_lo, c_hi) = (
+        sign * (fit.log_prefactor - t * se_c).exp(),
+        sign * (fit.log_prefactor + t * se_c).exp(),
+    );
+    fit.slope_se = se_s;
+    fit.slope_ci95 = (fit.slope - t * se_s, fit.slope + t * se_s);
+    fit.log_prefactor_se = se_c;
+    fit.prefactor_ci95 = (c_lo.min(c_hi), c_lo.max(c_hi));
+    Ok(fit)
 }
 
 /// What a sweep takes from the PDE run.

@@ -330,6 +330,10 @@ pub struct CompareCfg {
     /// Distances between particles and ρ_t (W1 in 1D, sliced W1 in 2D; default true).
     #[serde(default = "yes")]
     pub distances: bool,
+    /// T > 0: the record times ≥ this count as equilibrium; the gaps of R and E are then also
+    /// averaged over them per seed and compared with the PDE's stationary state (default: off).
+    #[serde(default)]
+    pub equilibrium_from: Option<f64>,
 }
 
 fn coupled() -> String {
