@@ -110,6 +110,20 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
             p.n, p.seeds, p.eta, p.t_end
         );
     }
+    if cfg.compare.is_some() {
+        let cs = super::compare::setup(&cfg)?;
+        println!(
+            "compare     N = {:?}, {} seeds, times {:?}, control {}, budget {}{}",
+            cs.ns,
+            cs.seeds.len(),
+            cs.times,
+            cs.cmp.control,
+            if cs.cmp.budget { "on" } else { "off" },
+            cs.cmp
+                .equilibrium_from
+                .map_or(String::new(), |t| format!(", equilibrium from t = {t}"))
+        );
+    }
     println!("ok");
     Ok(())
 }
