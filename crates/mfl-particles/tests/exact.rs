@@ -196,6 +196,39 @@ fn noise_only_stationary_variance_is_the_discrete_ou_value() {
 }
 
 #[test]
+fn noise_only_stationary_variance_is_t_over_lambda_for_small_steps() {
+    // The statement: with ηλ = 1e-3 the discrete value T/(λ(1 − ηλ/2)) differs from
+    // T/λ by 5e-4 relative, far below the ~1% standard error, so T/λ must be within 3 SE.
+    let (lambda, temp, eta) = (1.0, 0.5, 1e-3);
+    let (n, d) = (1000usize, 2usize);
+    let a: f64 = 1.0 - eta * lambda;
+    let burn = 15_000u32; // a^{2·15000} ≈ e^{−30} of the initial variance remains
+    let gap = 1000u32; // correlation of θ² between records a^{2·gap} ≈ e^{−2}
+    let recs = 10u32;
+    let times: Vec<f64> = (0..recs).map(|j| f64::from(burn + j * gap) * eta).collect();
+    let law = Law::Gaussian(Gaussian::isotropic(vec![0.3, -0.2], 0.01).unwrap());
+    let mf = no_data(d, lambda);
+    let dynamics = Dynamics::new(mf.clone(), n, eta, Init::Law(law))
+        .unwrap()
+        .with_temperature(Temperature::Constant(temp))
+        .unwrap();
+    let tr = dynamics
+        .run(&mf, 7, &Recording::at(times).with_positions(), |_| {})
+        .unwrap();
+    let pos = tr.positions.as_ref().unwrap();
+    let est = pos.iter().map(|t| t * t).sum::<f64>() / pos.len() as f64;
+    let v = temp / lambda;
+    let rho = a.powi(2 * gap as i32);
+    let r = recs as i32;
+    let sum_corr: f64 = (0..r)
+        .flat_map(|s| (0..r).map(move |t| rho.powi((s - t).abs())))
+        .sum();
+    let se = (2.0 * v * v * sum_corr / (f64::from(recs).powi(2) * (n * d) as f64)).sqrt();
+    println!("stationary variance {est:.5}, T/λ = {v:.5}, SE {se:.1e}");
+    assert!((est - v).abs() < 3.0 * se);
+}
+
+#[test]
 fn blow_up_names_step_and_time() {
     // ∇Ψ = λθ with ηλ = 1001: |θ| grows by 1000 a step and overflows after ~100 steps
     let mf = no_data(1, 1.0);

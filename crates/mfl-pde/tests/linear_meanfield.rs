@@ -5,6 +5,10 @@
 //!
 //! so a Gaussian ρ stays Gaussian with dm/dt = −(C + λI)m + Cβ and dΣ/dt = −2λΣ + 2TI:
 //! m(t) = m∞ + e^{−(C+λI)t}(m₀ − m∞), m∞ = (C + λI)⁻¹Cβ, Σ(t) = e^{−2λt}Σ₀ + (T/λ)(1 − e^{−2λt})I.
+//! The covariance ODE is isotropic whatever C is — a linear unit makes Ψ's Hessian λI, so
+//! the nonlocal coupling acts on the mean only; the 2D case still takes C (through L) and Σ₀
+//! that do not commute, which the mean's matrix exponential e^{−(C+λI)t} and the transport of
+//! the anisotropic Σ₀ must both get right.
 //! The 4-node Gauss–Hermite rule integrates the quadratic moments of x exactly, so the only
 //! errors are the scheme's: O(h²) with dt ∝ h² (backward Euler) or dt ∝ h² (explicit CFL).
 
@@ -48,7 +52,7 @@ fn errors_1d(implicit: bool) -> Vec<f64> {
     let (lo, hi) = (-4.5, 5.5);
     assert!(m0 - lo >= 7.0 * s0.sqrt() && hi - mt >= 7.0 * st.sqrt() && mt - lo >= 7.0 * st.sqrt());
     let mf = problem(Array2::from_elem((1, 1), c.sqrt()), &[beta]);
-    [45, 90, 180]
+    [45, 90, 180, 360]
         .iter()
         .map(|&n| {
             let grid = mfl_core::Grid::line(lo, hi, n, Boundary::NoFlux).unwrap();
@@ -95,7 +99,7 @@ fn errors_2d(implicit: bool) -> Vec<f64> {
         }
     }
     let mf = problem(l, &beta);
-    [32, 64, 128]
+    [32, 64, 128, 256]
         .iter()
         .map(|&n| {
             let grid = square(2, lo, hi, n, Boundary::NoFlux);

@@ -19,7 +19,7 @@ fn ou_1d_errors(implicit: bool) -> Vec<f64> {
     let st = s0 * e2 + T / a * (1.0 - e2);
     // box ±6: ≥ 7 standard deviations of ρ₀ (1.5 ± 3.5) and of ρ(t_end)
     assert!(6.0 - mt.abs() >= 7.0 * st.sqrt() && 6.0 - m0 >= 7.0 * s0.sqrt());
-    [60, 120, 240]
+    [60, 120, 240, 480]
         .iter()
         .map(|&n| {
             let grid = square(1, -6.0, 6.0, n, Boundary::NoFlux);
@@ -58,7 +58,7 @@ fn ou_2d_errors(implicit: bool) -> Vec<f64> {
             assert!(lo - m[i].abs() >= 7.0 * s[3 * i].sqrt());
         }
     }
-    [48, 96, 192]
+    [48, 96, 192, 384]
         .iter()
         .map(|&n| {
             let grid = square(2, -lo, lo, n, Boundary::NoFlux);
