@@ -58,8 +58,11 @@ fn good_config_prints_the_resolved_problem() {
     let s = String::from_utf8_lossy(&out.stdout);
     for needle in [
         "tanh(w·x)",
+        "θ ∈ R^1, x ∈ R^1",
+        "gaussian (192 points",
         "256 cells",
         "T = 0.02",
+        "λ = 0.01",
         "quadrature error estimate",
         "explicit dt",
     ] {
@@ -72,6 +75,7 @@ fn bad_values_name_their_key() {
     assert_rejected(&["problem.temperature=-1"], &["problem.temperature", "≥ 0"]);
     assert_rejected(&["grid.hi=[-4.0]"], &["grid.hi", "inverted"]);
     assert_rejected(&["grid.lo=[5.0]"], &["grid.hi", "inverted"]);
+    assert_rejected(&["grid.lo=[4.0]"], &["grid.hi", "empty"]);
     assert_rejected(&["data.nodes=0"], &["data.nodes", "0 quadrature nodes"]);
     assert_rejected(
         &["teacher.theta=[[1.0, 2.0]]"],
