@@ -51,7 +51,11 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
             Ok(()) => println!("interaction convolution type: Ψ by FFT, O(M log M)"),
             Err(e) => println!("interaction direct O(M·K) sums ({e})"),
         }
-        if cfg.init.as_ref().is_some_and(|i| i.kind != "snapshot") {
+        if cfg
+            .init
+            .as_ref()
+            .is_some_and(|i| !matches!(i.kind.as_str(), "snapshot" | "particles"))
+        {
             let law = build::law(&cfg, dd, Some(&grid))?;
             let rho = law.on_grid(&grid).map_err(|e| format!("init: {e}"))?;
             let c = grid.centres();

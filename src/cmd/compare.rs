@@ -224,11 +224,18 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
     let n_max = *cs.ns.last().expect("≥ 3 values");
     // the budget's runs, resolved before anything long starts
     let budget_setup = if cs.cmp.budget {
-        if cfg.init.as_ref().is_some_and(|i| i.kind == "snapshot") {
+        if let Some(kind) = cfg
+            .init
+            .as_ref()
+            .map(|i| i.kind.as_str())
+            .filter(|k| matches!(*k, "snapshot" | "particles"))
+        {
             return Err(ConfigError::key(
                 "compare.budget",
-                "the PDE error estimate solves on a refined grid, which a snapshot [init] \
-                 cannot provide; set compare.budget = false",
+                format!(
+                    "the PDE error estimate solves on a refined grid, on which a {kind} [init] \
+                     is not the same initial density; set compare.budget = false"
+                ),
             )
             .into());
         }

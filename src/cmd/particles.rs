@@ -90,11 +90,11 @@ pub fn setup(cfg: &Config, base: &Path) -> Result<ParticleSetup, Box<dyn std::er
         None
     };
     let init = match cfg.init.as_ref().map(|i| i.kind.as_str()) {
-        Some("snapshot") => {
+        Some(kind @ ("snapshot" | "particles")) => {
             let g = grid.clone().ok_or_else(|| {
                 ConfigError::key(
                     "grid",
-                    "sampling particles from a snapshot needs the snapshot's [grid]",
+                    format!("sampling particles from a {kind} [init] needs a [grid] to bin it on"),
                 )
             })?;
             let density = super::solve::initial_density(cfg, base, &g)?;

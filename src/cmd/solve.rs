@@ -45,7 +45,88 @@ pub fn snapshot_times(cfg: &Config, t_end: f64) -> Result<Vec<f64>, ConfigError>
     }
 }
 
-/// The initial density on `grid`: a law of `[init]`, or a snapshot of an earlier output.
+/// `[init] kind = "particles"`: the particles of an earlier `mfl particles` output —
+/// `/particles/final_theta` [S, N, D], or with `init.index = i` record i of `/particles/positions`
+/// [S, R, N, D] — pooled over the seeds and binned onto `grid` by [`mfl_pde::histogram`] (mass 1;
+/// periodic axes wrap, particles outside a no-flux box count in the nearest edge cell).
+fn particle_density(
+    init: &mfl_io::config::InitCfg,
+    base: &Path,
+    grid: &Grid,
+) -> Result<Vec<f64>, Box<dyn std::error::Error>> {
+    let file = init.file.as_ref().ok_or_else(|| {
+        ConfigError::key(
+            "init.file",
+            "kind = \"particles\" needs the `mfl particles` output it is read from",
+        )
+    })?;
+    let path = base.join(file);
+    let bad = |msg: String| {
+        ConfigError::key(
+            "init.file",
+            format!("{}: {}", path.display(), msg.replace('\n', " ")),
+        )
+    };
+    if !path.is_file() {
+        return Err(bad("no such file".into()).into());
+    }
+    let (name, rank) = match init.index {
+        None => ("/particles/final_theta", 3),
+        Some(_) => ("/particles/positions", 4),
+    };
+    let a = read_array(&path, name).map_err(|e| {
+        bad(format!(
+            "cannot read {name} (not an `mfl particles` output{}?): {}",
+            if rank == 4 {
+                " with particles.positions = true"
+            } else {
+                ""
+            },
+            e.msg
+        ))
+    })?;
+    if a.ndim() != rank || a.shape().contains(&0) {
+        return Err(bad(format!(
+            "{name} has shape {:?}, expected {rank} non-empty axes",
+            a.shape()
+        ))
+        .into());
+    }
+    let a = match init.index {
+        None => a,
+        Some(i) => {
+            let r = a.shape()[1];
+            if i >= r {
+                return Err(ConfigError::key(
+                    "init.index",
+                    format!(
+                        "{} has {r} position records, index {i} is past the end",
+                        path.display()
+                    ),
+                )
+                .into());
+            }
+            a.index_axis(ndarray::Axis(1), i).to_owned()
+        }
+    };
+    let d = a.shape()[2];
+    if d != grid.dim() {
+        return Err(bad(format!(
+            "{name} holds {d}-dimensional particles, the grid is {}-dimensional",
+            grid.dim()
+        ))
+        .into());
+    }
+    let pooled = a
+        .as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((a.shape()[0] * a.shape()[1], d))
+        .map_err(|e| bad(e.to_string()))?;
+    Ok(mfl_pde::histogram(grid, pooled.view()).map_err(|e| bad(format!("{name}: {e}")))?)
+}
+
+/// The initial density on `grid`: a law of `[init]`, a snapshot of an earlier output, or a
+/// histogram of an earlier particle run.
 pub fn initial_density(
     cfg: &Config,
     base: &Path,
@@ -55,6 +136,9 @@ pub fn initial_density(
         .init
         .as_ref()
         .ok_or_else(|| ConfigError::key("init", "`mfl solve` needs an [init] table"))?;
+    if init.kind == "particles" {
+        return particle_density(init, base, grid);
+    }
     if init.kind == "snapshot" {
         let file = init.file.as_ref().ok_or_else(|| {
             ConfigError::key("init.file", "a snapshot needs the file it is read from")

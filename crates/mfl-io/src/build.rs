@@ -465,7 +465,7 @@ pub fn grid(cfg: &Config) -> Result<Grid, ConfigError> {
     Grid::new(axes).map_err(at("grid"))
 }
 
-/// The initial law of `[init]` (not `snapshot`, which the caller reads from its file).
+/// The initial law of `[init]` (not `snapshot` or `particles`, which the caller reads from its file).
 pub fn law(cfg: &Config, dd: usize, grid: Option<&Grid>) -> Result<Law, ConfigError> {
     let i: &InitCfg = cfg
         .init
@@ -538,13 +538,13 @@ pub fn law(cfg: &Config, dd: usize, grid: Option<&Grid>) -> Result<Law, ConfigEr
             }
             Law::mixture(weights, parts).map_err(|e| ConfigError::key("init.weights", strip(e)))
         }
-        "snapshot" => Err(ConfigError::key(
+        "snapshot" | "particles" => Err(ConfigError::key(
             "init.kind",
-            "a snapshot is read from its file by the caller",
+            format!("a {} init is read from its file by the caller", i.kind),
         )),
         other => Err(ConfigError::key(
             "init.kind",
-            format!("unknown initial law '{other}'; valid: gaussian, uniform, mixture, snapshot"),
+            format!("unknown initial law '{other}'; valid: gaussian, uniform, mixture, snapshot, particles"),
         )),
     }
 }

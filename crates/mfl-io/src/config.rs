@@ -178,7 +178,7 @@ pub struct GridCfg {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct InitCfg {
-    /// gaussian | uniform | mixture | snapshot
+    /// gaussian | uniform | mixture | snapshot | particles
     pub kind: String,
     /// gaussian: mean (length D).
     #[serde(default)]
@@ -201,6 +201,8 @@ pub struct InitCfg {
     #[serde(default)]
     pub covs: Option<Vec<Vec<Vec<f64>>>>,
     /// snapshot: an earlier mfl output file and the snapshot index (default: the last).
+    /// particles: an earlier `mfl particles` output; `index` = a `/particles/positions` record
+    /// (default: `/particles/final_theta`).
     #[serde(default)]
     pub file: Option<String>,
     #[serde(default)]
