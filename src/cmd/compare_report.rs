@@ -324,7 +324,7 @@ impl<'a> Report<'a> {
         if let Some(b) = self.budget {
             writeln!(
                 w,
-                "\nerror budget at N = {} (trustworthy when both ≤ |gap|/10):",
+                "\nerror budget at N = {} (trustworthy when both ≤ |gap|/10 and |gap| ≥ 2 stderr):",
                 t.ns[t.largest_n_index()]
             )?;
             writeln!(

@@ -8,7 +8,8 @@
 //!   largest N, the same seeds (common random numbers, so the difference has a small standard
 //!   error). Euler–Maruyama has weak order 1, so the bias of the η run is
 //!   ≈ 2|mean R_N(η) − mean R_N(η/2)|; both the raw difference and this estimate are reported.
-//! * [`error_budget`]: per t, trustworthy iff both errors are ≤ |gap(N_max, t)| / 10.
+//! * [`error_budget`]: per t, trustworthy iff both errors are ≤ |gap(N_max, t)| / 10 and the
+//!   gap itself is resolved, |gap| ≥ 2 se.
 
 use crate::coupled::CoupledCv;
 use crate::error::CompareError;
@@ -151,7 +152,7 @@ pub struct BudgetRow {
     /// Standard error of the bias estimate (2·se of the paired η − η/2 difference): a bias
     /// below ~2 of these is not resolved from the seeds' noise.
     pub step_bias_se: f64,
-    /// Both errors ≤ |gap| / 10.
+    /// Both errors ≤ |gap| / 10, and |gap| ≥ 2 se.
     pub trustworthy: bool,
     /// Which error is too large and by how much (None when trustworthy).
     pub warning: Option<String>,
@@ -184,6 +185,13 @@ pub fn error_budget(
             let limit = gap / 10.0;
             let (pe, sb) = (pde_error[j].error, step_bias[j].bias);
             let mut why = Vec::new();
+            if !(gap >= 2.0 * se) {
+                why.push(format!(
+                    "the gap is not resolved from the seeds' noise (|gap| = {gap:.3e} < 2 se = \
+                     {:.3e}; more seeds)",
+                    2.0 * se
+                ));
+            }
             if !(pe <= limit) {
                 why.push(format!(
                     "PDE grid error {pe:.3e} is {:.1}× the limit |gap|/10 = {limit:.3e} (refine the grid)",

@@ -174,8 +174,13 @@ impl GapTable {
         let samples: Vec<&[f64]> = (0..self.ns.len())
             .map(|i_n| self.row(i_n, i_t).best_risk_samples())
             .collect();
-        jackknife_slope_fit(&self.ns, &self.seeds, &samples, self.pde_risk[i_t])
-            .map_err(|e| CompareError::invalid("fit", format!("at t = {}: {e}", self.times[i_t])))
+        jackknife_slope_fit(&self.ns, &self.seeds, &samples, self.pde_risk[i_t]).map_err(|e| {
+            let why = match e {
+                CompareError::Invalid { why, .. } => why,
+                other => other.to_string(),
+            };
+            CompareError::invalid(format!("fit at t = {}", self.times[i_t]), why)
+        })
     }
 
     /// The fixed-slope fit gap = C/N of the risk at time index `i_t`: (C, se(C)).
