@@ -119,6 +119,18 @@ impl CoupledCv {
         fluct: f64,
         n: usize,
     ) -> Result<Self, CompareError> {
+        Self::with_beta(risk, independent, pde_risk, fluct, n, f64::NAN)
+    }
+
+    /// As [`CoupledCv::new`] with a given coefficient β (NaN: estimate it from the seeds).
+    pub fn with_beta(
+        risk: &[f64],
+        independent: &[f64],
+        pde_risk: f64,
+        fluct: f64,
+        n: usize,
+        beta: f64,
+    ) -> Result<Self, CompareError> {
         if risk.len() != independent.len() || risk.len() < 3 {
             return Err(CompareError::invalid(
                 "control variate",
@@ -137,7 +149,13 @@ impl CoupledCv {
             .map(|(a, b)| (a - ma) * (b - mb))
             .sum::<f64>();
         let var_b: f64 = independent.iter().map(|b| (b - mb).powi(2)).sum::<f64>();
-        let beta = if var_b > 0.0 { cov / var_b } else { 0.0 };
+        let beta = if !beta.is_nan() {
+            beta
+        } else if var_b > 0.0 {
+            cov / var_b
+        } else {
+            0.0
+        };
         let y: Vec<f64> = risk
             .iter()
             .zip(independent)

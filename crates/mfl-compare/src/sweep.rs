@@ -17,7 +17,8 @@
 //! the quadratic term Σ_k w_k (f_N,k − f_k)²). ρ₀ is the grid measure (cell centres, weights
 //! ρ_m|cell|); when particles are drawn uniformly inside cells ([`mfl_particles::Init::GridDensity`])
 //! the mean of L is O(h²) instead of 0, the same order as the grid's own error in R(ρ₀).
-//! For t > 0 the mean of the analogous functional is unknown, so no correction is made.
+//! For t > 0 the mean of the analogous functional is unknown; there the coupled control
+//! variate of [`crate::coupled`] is used when asked for ([`SweepOptions::coupled`]).
 
 use crate::coupled::{grid_fluctuation, CoupledCv, ResidualPath};
 use crate::distance::{sliced_w1_2d, w1_1d};
@@ -81,8 +82,8 @@ pub struct GapRow {
 }
 
 impl GapRow {
-    /// The best available (gap, standard error) of the risk: control-variate corrected at
-    /// t = 0, raw otherwise.
+    /// The best available (gap, standard error) of the risk: the linear control variate at
+    /// t = 0, the coupled one at t > 0 when it ran, the plain mean otherwise.
     pub fn best_gap_risk(&self) -> (f64, f64) {
         match (&self.control, &self.coupled) {
             (Some(c), _) => (c.gap_risk, c.risk.se),
@@ -607,6 +608,12 @@ pub fn gap_sweep_with(
             return Err(CompareError::invalid(
                 "coupled",
                 "the coupled control variate's known mean holds for the squared loss only",
+            ));
+        }
+        if eval.data != probe.problem.data {
+            return Err(CompareError::invalid(
+                "coupled",
+                "the coupled control variate needs the particles to train on the evaluation data",
             ));
         }
         if !matches!(probe.gradient, Gradient::Exact) {

@@ -49,14 +49,15 @@ fn sweep_and_budget_run_end_to_end() {
         assert!(r.risk.mean.is_finite() && r.risk.se > 0.0);
     }
     let pe = pde_richardson(
-        &pde,
-        rho0.clone(),
+        &table,
         &fv(&mf, &fine, temp),
         rho0_fine,
-        &opts(0.5, 0.005),
-        &times,
+        &opts(0.5, 0.005 / 4.0),
     )
     .unwrap();
+    assert!(pe.iter().all(
+        |e| e.risk_coarse == table.pde_risk[pe.iter().position(|x| x.time == e.time).unwrap()]
+    ));
     let half = dynamics(&mf, &grid, &rho0, 128, 0.005, temp);
     let sb = time_step_bias(&table, &half, &mf).unwrap();
     // at t = 0 nothing has moved: the two step sizes agree exactly
