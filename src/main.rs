@@ -4,6 +4,13 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // `mfl inspect out.h5 | head`: a closed pipe ends the process quietly, as for any Unix
+    // filter, instead of a panic in println!
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args = mfl::cli::Cli::parse();
     if let Some(n) = args.threads {
         if n == 0 {
