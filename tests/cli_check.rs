@@ -1,23 +1,14 @@
 //! `mfl check` through the binary: the resolved problem, and one clear message with a non-zero
 //! exit for every kind of bad config.
 
+mod common;
+use common::{example, scratch};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn mfl() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mfl"))
-}
-
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(name)
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mfl-cli-check-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
 }
 
 /// Run `mfl check` on the quick-start config with overrides; return (success, stderr).

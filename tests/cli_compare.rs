@@ -1,21 +1,12 @@
 //! `mfl compare` end to end: bad input by key, the /compare layout, thread-independent bits,
 //! and the shipped gap examples' claims.
 
+mod common;
+use common::{example, scratch};
+
 use mfl::io::h5::{read_array, read_attr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(name)
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mfl-cli-compare-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
-}
 
 fn compare(cfg: &str, sets: &[&str], out: &Path, extra: &[&str]) -> (bool, String, String) {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mfl"));

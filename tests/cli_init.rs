@@ -1,21 +1,12 @@
 //! `[init]` read from earlier outputs: a histogram of a particle run (`kind = "particles"`) and a
 //! snapshot of a PDE run (`kind = "snapshot"`), and the errors for files that cannot serve.
 
+mod common;
+use common::{example, scratch};
+
 use mfl::io::h5::read_array;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(name)
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mfl-cli-init-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
-}
 
 /// `mfl CMD --quiet EXAMPLE ARGS -o OUT`: (success, stderr).
 fn run(cmd: &str, ex: &str, args: &[String], out: &Path) -> (bool, String) {

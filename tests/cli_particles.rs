@@ -1,20 +1,11 @@
 //! `mfl particles` end to end: bad input, and the same bits whatever `--threads` says.
 
+mod common;
+use common::{example, scratch};
+
 use mfl::io::h5::read_array;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(name)
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mfl-cli-particles-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
-}
 
 fn particles(extra: &[&str], out: &Path) -> (bool, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_mfl"))

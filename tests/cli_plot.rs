@@ -2,23 +2,14 @@
 //! (tiny solve and particle runs, a synthetic /compare file), decoded, and checked for its size
 //! and for not being blank; bad files get one clear error.
 
+mod common;
+use common::{example, scratch};
+
 use mfl::io::h5::OutputFile;
 use ndarray::{Array1, Array2};
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(name)
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mfl-cli-plot-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
-}
 
 fn mfl(args: &[&str]) -> (bool, String, String) {
     // The synthetic files are written by this (multi-threaded) test process; HDF5 may close

@@ -1,25 +1,15 @@
 //! `mfl solve` end to end: the HDF5 layout, a round trip against the library, a blow-up that
 //! names its step and leaves a file marked failed, and a killed run that leaves a readable file.
 
+mod common;
+use common::{example, scratch};
+
 use mfl::io::h5::{read_array, read_attr};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn mfl() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mfl"))
-}
-
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(name)
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mfl-cli-solve-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
 }
 
 const SHORT: [&str; 4] = ["--set", "solver.t_end=0.5", "--set", "grid.cells=[64]"];

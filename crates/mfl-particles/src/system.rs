@@ -429,7 +429,11 @@ impl<'a> ParticleSystem<'a> {
                 // streams for 8 particles at a time (the words of stream_rng(key, i, slot));
                 // with Brownian halvings, the bridge construction of `brownian` instead
                 let mut streams: Option<[Stream; BATCH]> = None;
-                let mut gbuf = vec![0.0f64; dd];
+                let mut gbuf = if levels > 0 {
+                    vec![0.0f64; dd]
+                } else {
+                    Vec::new()
+                };
                 for (j, (ti, gi)) in tc.chunks_exact_mut(dd).zip(gc.chunks_exact(dd)).enumerate() {
                     for (t, gv) in ti.iter_mut().zip(gi) {
                         *t -= h * gv;

@@ -151,36 +151,51 @@ fn one_gradient_step_by_hand() {
     assert!((tr.energy[1] - (0.5 * hand_risk + reg)).abs() < 1e-14);
 }
 
-/// With ∇Ψ = λθ the scheme is the AR(1) θ ← (1 − ηλ)θ + √(2Tη) g, whose stationary law is
-/// N(0, v), v = 2Tη/(1 − (1 − ηλ)²) = T/(λ(1 − ηλ/2)).
-#[test]
-fn noise_only_stationary_variance_is_the_discrete_ou_value() {
-    let (lambda, temp, eta) = (1.0, 0.5, 0.1);
-    let (n, d) = (8000usize, 2usize);
+/// Noise only (∇Ψ = λθ): N particles × D axes from N(0.3, 0.01), recorded `recs` times every
+/// `gap` steps after `burn` steps. Returns the pooled second moment of θ, its standard error
+/// for a stationary law N(0, v) (Var(θ²) = 2v², Corr(θ_s², θ_t²) = a^{2·gap·|s−t|} with
+/// a = 1 − ηλ, particles independent), and the final mean.
+fn noise_only_moment(
+    (lambda, temp, eta): (f64, f64, f64),
+    (n, d): (usize, usize),
+    (burn, gap, recs): (u32, u32, u32),
+    v: f64,
+    seed: u64,
+) -> (f64, f64, Vec<f64>) {
     let a: f64 = 1.0 - eta * lambda;
-    let v = 2.0 * temp * eta / (1.0 - a * a);
-    let burn = 150u32; // a^{2·150} ≈ 2e−14 of the initial variance remains
-    let gap = 10u32; // steps between records: correlation of θ² is a^{2·gap} ≈ 0.12
-    let recs = 10u32;
     let times: Vec<f64> = (0..recs).map(|j| f64::from(burn + j * gap) * eta).collect();
-    let law = Law::Gaussian(Gaussian::isotropic(vec![0.3, -0.2], 0.01).unwrap());
+    let centre: Vec<f64> = [0.3, -0.2].iter().cycle().take(d).copied().collect();
+    let law = Law::Gaussian(Gaussian::isotropic(centre, 0.01).unwrap());
     let mf = no_data(d, lambda);
     let dynamics = Dynamics::new(mf.clone(), n, eta, Init::Law(law))
         .unwrap()
         .with_temperature(Temperature::Constant(temp))
         .unwrap();
     let tr = dynamics
-        .run(&mf, 2024, &Recording::at(times).with_positions(), |_| {})
+        .run(&mf, seed, &Recording::at(times).with_positions(), |_| {})
         .unwrap();
     let pos = tr.positions.as_ref().unwrap();
     let est = pos.iter().map(|t| t * t).sum::<f64>() / pos.len() as f64;
-    // Var(θ²) = 2v² for a Gaussian; Corr(θ_s², θ_t²) = a^{2·gap·|s−t|}; particles independent
     let rho = a.powi(2 * gap as i32);
     let r = recs as i32;
     let sum_corr: f64 = (0..r)
         .flat_map(|s| (0..r).map(move |t| rho.powi((s - t).abs())))
         .sum();
     let se = (2.0 * v * v * sum_corr / (f64::from(recs).powi(2) * (n * d) as f64)).sqrt();
+    (est, se, tr.mean.row(tr.len() - 1).to_vec())
+}
+
+/// With ∇Ψ = λθ the scheme is the AR(1) θ ← (1 − ηλ)θ + √(2Tη) g, whose stationary law is
+/// N(0, v), v = 2Tη/(1 − (1 − ηλ)²) = T/(λ(1 − ηλ/2)).
+#[test]
+fn noise_only_stationary_variance_is_the_discrete_ou_value() {
+    let (lambda, temp, eta) = (1.0, 0.5, 0.1);
+    let a: f64 = 1.0 - eta * lambda;
+    let v = 2.0 * temp * eta / (1.0 - a * a);
+    let n = 8000;
+    // burn: a^{2·150} ≈ 2e−14 of the initial variance remains; records every 10 steps
+    // (correlation of θ² a^{20} ≈ 0.12)
+    let (est, se, mean) = noise_only_moment((lambda, temp, eta), (n, 2), (150, 10, 10), v, 2024);
     println!(
         "stationary variance {est:.5}, discrete {v:.5}, continuous T/λ = {:.5}, SE {se:.1e}",
         temp / lambda
@@ -189,8 +204,7 @@ fn noise_only_stationary_variance_is_the_discrete_ou_value() {
     // decisive: the continuous-time value T/λ is rejected
     assert!((est - temp / lambda).abs() > 5.0 * se);
     // and the mean relaxed to 0
-    let m = tr.mean.row(tr.len() - 1);
-    for mi in m {
+    for mi in mean {
         assert!(mi.abs() < 4.0 * (v / n as f64).sqrt());
     }
 }
@@ -199,31 +213,10 @@ fn noise_only_stationary_variance_is_the_discrete_ou_value() {
 fn noise_only_stationary_variance_is_t_over_lambda_for_small_steps() {
     // The statement: with ηλ = 1e-3 the discrete value T/(λ(1 − ηλ/2)) differs from
     // T/λ by 5e-4 relative, far below the ~1% standard error, so T/λ must be within 3 SE.
+    // burn 15000 steps (a^{30000} ≈ e^{−30}); records every 1000 (correlation ≈ e^{−2})
     let (lambda, temp, eta) = (1.0, 0.5, 1e-3);
-    let (n, d) = (1000usize, 2usize);
-    let a: f64 = 1.0 - eta * lambda;
-    let burn = 15_000u32; // a^{2·15000} ≈ e^{−30} of the initial variance remains
-    let gap = 1000u32; // correlation of θ² between records a^{2·gap} ≈ e^{−2}
-    let recs = 10u32;
-    let times: Vec<f64> = (0..recs).map(|j| f64::from(burn + j * gap) * eta).collect();
-    let law = Law::Gaussian(Gaussian::isotropic(vec![0.3, -0.2], 0.01).unwrap());
-    let mf = no_data(d, lambda);
-    let dynamics = Dynamics::new(mf.clone(), n, eta, Init::Law(law))
-        .unwrap()
-        .with_temperature(Temperature::Constant(temp))
-        .unwrap();
-    let tr = dynamics
-        .run(&mf, 7, &Recording::at(times).with_positions(), |_| {})
-        .unwrap();
-    let pos = tr.positions.as_ref().unwrap();
-    let est = pos.iter().map(|t| t * t).sum::<f64>() / pos.len() as f64;
     let v = temp / lambda;
-    let rho = a.powi(2 * gap as i32);
-    let r = recs as i32;
-    let sum_corr: f64 = (0..r)
-        .flat_map(|s| (0..r).map(move |t| rho.powi((s - t).abs())))
-        .sum();
-    let se = (2.0 * v * v * sum_corr / (f64::from(recs).powi(2) * (n * d) as f64)).sqrt();
+    let (est, se, _) = noise_only_moment((lambda, temp, eta), (1000, 2), (15_000, 1000, 10), v, 7);
     println!("stationary variance {est:.5}, T/λ = {v:.5}, SE {se:.1e}");
     assert!((est - v).abs() < 3.0 * se);
 }
