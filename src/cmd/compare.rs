@@ -6,7 +6,8 @@ use super::progress::Progress;
 use super::solve::{setup as solve_setup, snapshot_times};
 use super::{output_path, resolved_config, CmdResult};
 use mfl_compare::{
-    error_budget, gap_sweep_with, pde_richardson, time_step_bias, BudgetRow, GapTable, SweepOptions,
+    error_budget, gap_sweep_with, pde_richardson, time_step_bias, BudgetRow, Control, GapTable,
+    SweepOptions,
 };
 use mfl_io::config::{CompareCfg, Config};
 use mfl_io::h5::OutputFile;
@@ -91,10 +92,13 @@ pub fn setup(cfg: &Config) -> Result<CompareSetup, Error> {
         )
         .into());
     }
-    if !matches!(cmp.control.as_str(), "coupled" | "none") {
+    if !matches!(cmp.control.as_str(), "adjoint" | "coupled" | "none") {
         return Err(ConfigError::key(
             "compare.control",
-            format!("unknown control '{}'; valid: coupled, none", cmp.control),
+            format!(
+                "unknown control '{}'; valid: adjoint, coupled, none",
+                cmp.control
+            ),
         )
         .into());
     }
@@ -196,7 +200,12 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
     let base = build::base_dir(path);
     let cs = setup(&cfg)?;
     let pde = solve_setup(&cfg, &base)?;
-    let coupled = cs.cmp.control == "coupled";
+    let control = match cs.cmp.control.as_str() {
+        "coupled" => Control::Coupled,
+        "none" => Control::None,
+        _ => Control::Adjoint,
+    };
+    let coupled = control == Control::Coupled;
     let mut by_n = Vec::with_capacity(cs.ns.len());
     for &n in &cs.ns {
         by_n.push(dynamics(
@@ -313,7 +322,7 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
             &cs.times,
             &mut writer,
             &SweepOptions {
-                coupled,
+                control,
                 distances: cs.cmp.distances,
                 progress: Some(&tick),
             },

@@ -6,6 +6,7 @@
 //!   log|gap| on log N and the fixed-slope fit gap = C/N;
 //! * [`sweep`] — the N-sweep: one PDE run, particles for every N and seed (common random
 //!   numbers), gap(N, t) of the risk and the energy, with an exact control variate at t = 0;
+//! * [`adjoint`] — the adjoint (linear-response) control variate, exactly zero mean;
 //! * [`coupled`] — the coupled (McKean–Vlasov) control variate for t > 0;
 //! * [`budget`] — the error budget: PDE grid error (Richardson) and time-step bias against the
 //!   gap at the largest N;
@@ -17,6 +18,7 @@
 // `!(x > 0.0)` is deliberate throughout: it rejects NaN along with the out-of-range values.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod adjoint;
 pub mod budget;
 pub mod coupled;
 pub mod distance;
@@ -25,6 +27,7 @@ pub mod error;
 pub mod stats;
 pub mod sweep;
 
+pub use adjoint::{Adjoint, DensityPath, Functional};
 pub use budget::{
     error_budget, pde_richardson, time_step_bias, BudgetRow, PdeErrorEstimate, StepBias,
 };
@@ -36,6 +39,7 @@ pub use stats::{
     fit_inverse_n, mean, sample_std, slope_fit, std_error, t_quantile, SlopeFit, Summary,
 };
 pub use sweep::{
-    gap_sweep, gap_sweep_with, jackknife_slope_fit, pde_risk_at, pde_trace, ControlVariate, GapRow,
-    GapTable, PdeTrace, SweepOptions,
+    adjoint_nodes, gap_sweep, gap_sweep_with, jackknife_slope_fit, pde_risk_at, pde_trace,
+    AdjointCv, AdjointPart, Control, ControlVariate, GapRow, GapTable, PdeTrace, SweepOptions,
+    ADJOINT_MEMORY,
 };

@@ -17,18 +17,23 @@
 //! the quadratic term Σ_k w_k (f_N,k − f_k)²). ρ₀ is the grid measure (cell centres, weights
 //! ρ_m|cell|); when particles are drawn uniformly inside cells ([`mfl_particles::Init::GridDensity`])
 //! the mean of L is O(h²) instead of 0, the same order as the grid's own error in R(ρ₀).
-//! For t > 0 the mean of the analogous functional is unknown; there the coupled control
-//! variate of [`crate::coupled`] is used when asked for ([`SweepOptions::coupled`]).
+//! For t > 0 (and at t = 0 too, with an exactly zero mean under the particles' initial law)
+//! the adjoint control variate of [`crate::adjoint`] is the default ([`Control::Adjoint`]);
+//! the coupled one of [`crate::coupled`] remains available ([`Control::Coupled`]).
 
+use crate::adjoint::{Adjoint, DensityPath, Functional};
 use crate::coupled::{grid_fluctuation, CoupledCv, ResidualPath};
 use crate::distance::{sliced_w1_2d, w1_1d};
 use crate::error::CompareError;
 use crate::stats::{fit_inverse_n, slope_fit, t_quantile, SlopeFit, Summary};
 use mfl_core::{Grid, Loss, MeanField, Measure};
-use mfl_particles::{Dynamics, Gradient, Recording, Trajectory};
+use mfl_particles::{
+    Dynamics, Gradient, Init, MartingaleRun, MartingaleTap, Recording, Trajectory,
+};
 use mfl_pde::{solve, Diagnostics, FvProblem, Observer, PotentialField, RunOptions};
 use ndarray::Array1;
 use rayon::prelude::*;
+use std::sync::Arc;
 
 /// The t = 0 control-variate-corrected statistics of one N.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +52,87 @@ pub struct ControlVariate {
     pub variance_reduction_energy: f64,
     /// R_N − L_R per seed (seed order).
     pub risk_samples: Vec<f64>,
+}
+
+/// The adjoint control variate at one (N, t): Y = G_N − Z with E[Z] = 0 exactly
+/// ([`crate::adjoint`]); the coefficient is fixed at 1 (any fixed coefficient keeps the mean;
+/// 1 is the optimum to leading order, and a fitted one would add an O(1/S) bias).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdjointCv {
+    /// R_N − Z_R over seeds.
+    pub risk: Summary,
+    /// E_N − Z_E over seeds.
+    pub energy: Summary,
+    /// mean(R_N − Z_R) − R(ρ_t).
+    pub gap_risk: f64,
+    /// mean(E_N − Z_E) − E(ρ_t).
+    pub gap_energy: f64,
+    /// var(R_N) / var(R_N − Z_R).
+    pub variance_reduction_risk: f64,
+    /// var(E_N) / var(E_N − Z_E).
+    pub variance_reduction_energy: f64,
+    /// Z_R per seed (seed order).
+    pub z_risk: Vec<f64>,
+    /// Z_E per seed.
+    pub z_energy: Vec<f64>,
+    /// R_N − Z_R per seed.
+    pub risk_samples: Vec<f64>,
+    /// E_N − Z_E per seed.
+    pub energy_samples: Vec<f64>,
+    /// Cov(R_N, Z_R)/Var(Z_R) over seeds: the variance-optimal coefficient, for checking
+    /// (≈ 1 when φ is accurate); not used by the estimate.
+    pub optimal_coefficient: f64,
+}
+
+impl AdjointCv {
+    /// The statistics of `risk − z_risk` and `energy − z_energy` against the PDE's values.
+    pub fn new(
+        risk: &[f64],
+        energy: &[f64],
+        z_risk: Vec<f64>,
+        z_energy: Vec<f64>,
+        pde_risk: f64,
+        pde_energy: f64,
+    ) -> Self {
+        let rc: Vec<f64> = risk.iter().zip(&z_risk).map(|(a, z)| a - z).collect();
+        let ec: Vec<f64> = energy.iter().zip(&z_energy).map(|(a, z)| a - z).collect();
+        let (rs, es) = (Summary::of(&rc), Summary::of(&ec));
+        let (raw_r, raw_e) = (Summary::of(risk), Summary::of(energy));
+        let zm = crate::stats::mean(&z_risk);
+        let rm = raw_r.mean;
+        let (mut cov, mut var) = (0.0, 0.0);
+        for (a, z) in risk.iter().zip(&z_risk) {
+            cov += (a - rm) * (z - zm);
+            var += (z - zm) * (z - zm);
+        }
+        AdjointCv {
+            gap_risk: rs.mean - pde_risk,
+            gap_energy: es.mean - pde_energy,
+            variance_reduction_risk: variance_ratio(&raw_r, &rs),
+            variance_reduction_energy: variance_ratio(&raw_e, &es),
+            risk: rs,
+            energy: es,
+            z_risk,
+            z_energy,
+            risk_samples: rc,
+            energy_samples: ec,
+            optimal_coefficient: if var > 0.0 { cov / var } else { f64::NAN },
+        }
+    }
+}
+
+/// The variance reduction a sweep uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Control {
+    /// Plain means at t > 0 (the exact linear control variate at t = 0).
+    None,
+    /// The coupled McKean–Vlasov control variate ([`crate::coupled`]; squared loss, exact
+    /// gradients).
+    Coupled,
+    /// The adjoint control variate at every record time ([`crate::adjoint`]; any loss, exact
+    /// or minibatch gradients, T ≥ 0; needs particles drawn from a grid density).
+    #[default]
+    Adjoint,
 }
 
 /// Statistics at one (N, t).
@@ -76,15 +162,20 @@ pub struct GapRow {
     /// The same for the energy E = ½R + (λ/2)∫|θ|²: known mean E(ρ_t) + V(ρ_t)/(2N) (the
     /// regulariser is linear in ρ).
     pub coupled_energy: Option<CoupledCv>,
+    /// The adjoint control variate (when it ran).
+    pub adjoint: Option<AdjointCv>,
     /// Distance between the particles and ρ_t over seeds (exact W1 in 1D, sliced W1 in 2D),
     /// when asked for.
     pub distance: Option<Summary>,
 }
 
 impl GapRow {
-    /// The best available (gap, standard error) of the risk: the linear control variate at
-    /// t = 0, the coupled one at t > 0 when it ran, the plain mean otherwise.
+    /// The best available (gap, standard error) of the risk: the adjoint control variate when
+    /// it ran, else the linear one at t = 0, the coupled one at t > 0, the plain mean otherwise.
     pub fn best_gap_risk(&self) -> (f64, f64) {
+        if let Some(a) = &self.adjoint {
+            return (a.gap_risk, a.risk.se);
+        }
         match (&self.control, &self.coupled) {
             (Some(c), _) => (c.gap_risk, c.risk.se),
             (None, Some(c)) => (c.gap_risk, c.risk.se),
@@ -94,6 +185,9 @@ impl GapRow {
 
     /// The per-seed values behind [`GapRow::best_gap_risk`].
     pub fn best_risk_samples(&self) -> &[f64] {
+        if let Some(a) = &self.adjoint {
+            return &a.risk_samples;
+        }
         match (&self.control, &self.coupled) {
             (Some(c), _) => &c.risk_samples,
             (None, Some(c)) => &c.risk_samples,
@@ -103,11 +197,92 @@ impl GapRow {
 
     /// The best available (gap, standard error) of the energy.
     pub fn best_gap_energy(&self) -> (f64, f64) {
+        if let Some(a) = &self.adjoint {
+            return (a.gap_energy, a.energy.se);
+        }
         match (&self.control, &self.coupled_energy) {
             (Some(c), _) => (c.gap_energy, c.energy.se),
             (None, Some(c)) => (c.gap_risk, c.risk.se),
             (None, None) => (self.gap_energy, self.energy.se),
         }
+    }
+}
+
+/// What the adjoint control variate of a sweep is made of.
+#[derive(Debug, Clone)]
+pub struct AdjointPart {
+    /// φ for every (record time, functional).
+    pub adjoint: Arc<Adjoint>,
+    /// E[Iφ_0^{(q)}] under the particles' initial law.
+    pub initial_mean: Vec<f64>,
+    /// Bytes of the stored density path (ρ, Ψ, f at the nodes).
+    pub path_bytes: usize,
+    /// Node times of the density path.
+    pub node_times: Vec<f64>,
+}
+
+impl PartialEq for AdjointPart {
+    fn eq(&self, other: &Self) -> bool {
+        self.adjoint == other.adjoint && self.initial_mean == other.initial_mean
+    }
+}
+
+impl AdjointPart {
+    /// Z_q for the trajectory of `seed`: the initial term from θ(0) of `dynamics` and the
+    /// accumulated martingale term `sums[q]`.
+    pub fn z(
+        &self,
+        dynamics: &Dynamics,
+        seed: u64,
+        sums: &[f64],
+    ) -> Result<Vec<f64>, CompareError> {
+        let sys = dynamics.system(seed)?;
+        let init = self.adjoint.initial(sys.theta());
+        Ok(init
+            .iter()
+            .zip(&self.initial_mean)
+            .zip(sums)
+            .map(|((a, m), s)| a - m + s)
+            .collect())
+    }
+
+    /// The martingale tap for a run of `dynamics`: minibatch gradients are corrected by the
+    /// exact gradient when the sampler's batches have a finite data set as their exact mean.
+    pub fn reference_problem(dynamics: &Dynamics) -> Option<MeanField> {
+        match &dynamics.gradient {
+            Gradient::Minibatch { sampler, .. } => sampler.mean_data().map(|d| MeanField {
+                data: d.clone(),
+                ..dynamics.problem.clone()
+            }),
+            Gradient::Exact => None,
+        }
+    }
+
+    /// Run `dynamics` on `seeds` with the adjoint tap; per seed, the trajectory and Z_q at
+    /// every record time (Z for the fields of that time).
+    pub fn run(
+        &self,
+        dynamics: &Dynamics,
+        eval: &MeanField,
+        seeds: &[u64],
+        recording: &Recording,
+        progress: impl FnMut(usize) + Send,
+    ) -> Result<Vec<MartingaleRun>, CompareError> {
+        let reference = Self::reference_problem(dynamics);
+        let tap = MartingaleTap {
+            integrand: self.adjoint.as_ref(),
+            reference: reference.as_ref(),
+        };
+        let runs = dynamics.run_seeds_martingale(eval, seeds, recording, tap, progress)?;
+        runs.into_iter()
+            .map(|(tr, sums)| {
+                let z = sums
+                    .iter()
+                    .map(|s| self.z(dynamics, tr.seed, s))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((tr, z))
+            })
+            .collect()
     }
 }
 
@@ -131,6 +306,9 @@ pub struct GapTable {
     pub pde_density: Vec<Vec<f64>>,
     /// The PDE's residual path the coupled control variate ran in (None when it is off).
     pub path: Option<ResidualPath>,
+    /// The adjoint solutions the adjoint control variate used (targets (t_j, R), (t_j, E)
+    /// for every record time j, in that order), and the exact initial means of Iφ_0.
+    pub adjoint: Option<AdjointPart>,
     /// Rows, N-major: `rows[i_n * times.len() + i_t]`.
     pub rows: Vec<GapRow>,
 }
@@ -289,6 +467,8 @@ pub struct PdeTrace {
     pub density: Vec<Vec<f64>>,
     /// The residual r(t) on a uniform time grid, when asked for.
     pub path: Option<ResidualPath>,
+    /// ρ at the density nodes, when asked for.
+    pub node_density: Vec<Vec<f64>>,
 }
 
 /// Records R, E and ρ at given times (and the residual on a time grid) and forwards the
@@ -302,6 +482,8 @@ struct PdeTap<'a> {
     density: Vec<Option<Vec<f64>>>,
     path: Option<(f64, &'a MeanField)>,
     residuals: Vec<Vec<f64>>,
+    nodes: &'a [f64],
+    node_density: Vec<Option<Vec<f64>>>,
     inner: &'a mut dyn Observer,
 }
 
@@ -332,6 +514,9 @@ impl Observer for PdeTap<'_> {
                 let f = self.field.network(rho).ok_or_else(|| NO_RISK.to_string())?;
                 self.residuals.push(eval.residual(&f).to_vec());
             }
+        }
+        if let Some(j) = self.nodes.iter().position(|&s| same_time(s, t)) {
+            self.node_density[j] = Some(rho.to_vec());
         }
         if self.user_snaps.iter().any(|&s| same_time(s, t)) {
             self.inner.snapshot(t, rho)?;
@@ -371,34 +556,36 @@ pub fn pde_risk_at(
     times: &[f64],
     observer: &mut dyn Observer,
 ) -> Result<(Vec<f64>, Vec<f64>), CompareError> {
-    let tr = pde_trace(pde, rho0, opts, times, None, observer)?;
+    let tr = pde_trace(pde, rho0, opts, times, None, &[], observer)?;
     Ok((tr.risk, tr.energy))
 }
 
 /// Solve the PDE from `rho0` and record R, E and ρ at each of `times`; with
 /// `path = Some((Δ, eval))` also the residual r(t) of `eval` at t = jΔ up to the last time
-/// (the run is extended to the last node if needed). `observer` sees only the caller's own
-/// snapshot times.
+/// (the run is extended to the last node if needed), and ρ at each of `nodes` (within the
+/// run). `observer` sees only the caller's own snapshot times.
 pub fn pde_trace(
     pde: &FvProblem,
     rho0: Vec<f64>,
     opts: &RunOptions,
     times: &[f64],
     path: Option<(f64, &MeanField)>,
+    nodes: &[f64],
     observer: &mut dyn Observer,
 ) -> Result<PdeTrace, CompareError> {
     check_times(times)?;
     let mut o = opts.clone();
     o.snapshot_times.extend_from_slice(times);
-    let mut nodes = 0;
+    o.snapshot_times.extend_from_slice(nodes);
+    let mut n_res = 0;
     if let Some((dt, _)) = path {
         if !(dt > 0.0 && dt.is_finite()) {
             return Err(CompareError::invalid("residual path", "Δ must be > 0"));
         }
         let t_max = times[times.len() - 1];
-        nodes = (t_max / dt - 1e-9).ceil().max(0.0) as usize + 1;
-        o.t_end = o.t_end.max((nodes - 1) as f64 * dt);
-        o.snapshot_times.extend((0..nodes).map(|j| j as f64 * dt));
+        n_res = (t_max / dt - 1e-9).ceil().max(0.0) as usize + 1;
+        o.t_end = o.t_end.max((n_res - 1) as f64 * dt);
+        o.snapshot_times.extend((0..n_res).map(|j| j as f64 * dt));
     }
     let mut tap = PdeTap {
         field: pde.field.as_ref(),
@@ -408,7 +595,9 @@ pub fn pde_trace(
         energy: vec![None; times.len()],
         density: vec![None; times.len()],
         path,
-        residuals: Vec::with_capacity(nodes),
+        residuals: Vec::with_capacity(n_res),
+        nodes,
+        node_density: vec![None; nodes.len()],
         inner: observer,
     };
     solve(pde, rho0, &o, &mut tap)?;
@@ -433,10 +622,10 @@ pub fn pde_trace(
         .collect::<Result<Vec<_>, _>>()?;
     let path = match path {
         Some((dt, _)) => {
-            if tap.residuals.len() != nodes {
+            if tap.residuals.len() != n_res {
                 return Err(CompareError::invalid(
                     "residual path",
-                    format!("recorded {} of {nodes} nodes", tap.residuals.len()),
+                    format!("recorded {} of {n_res} nodes", tap.residuals.len()),
                 ));
             }
             Some(ResidualPath {
@@ -446,12 +635,63 @@ pub fn pde_trace(
         }
         None => None,
     };
+    let node_density = tap
+        .node_density
+        .into_iter()
+        .enumerate()
+        .map(|(j, d)| {
+            d.ok_or_else(|| {
+                CompareError::invalid(
+                    "density nodes",
+                    format!("the PDE run never reached t = {}", nodes[j]),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(PdeTrace {
         risk,
         energy,
         density,
         path,
+        node_density,
     })
+}
+
+/// Memory allowed for the adjoint control variate's stored path and fields.
+pub const ADJOINT_MEMORY: usize = 768 << 20;
+
+/// The density nodes of the adjoint control variate: a uniform grid of up to 128 intervals on
+/// [0, t_max] (no finer than η, and coarser when the path and the fields would exceed
+/// [`ADJOINT_MEMORY`]) together with every record time. Linear interpolation in time between
+/// nodes is second order; its error only costs variance.
+pub fn adjoint_nodes(times: &[f64], eta: f64, grid: &Grid, data_len: usize) -> Vec<f64> {
+    let t_max = times[times.len() - 1];
+    if t_max <= 0.0 {
+        return vec![0.0];
+    }
+    let m = grid.len();
+    let dd = grid.dim();
+    // per node: ρ, Ψ (M each), f (K); per node and field: ∇φ (D·M), two fields per time,
+    // each kept on s ≤ t_j
+    let frac: f64 = times.iter().map(|t| t / t_max).sum::<f64>() * 2.0;
+    let per_node = 8.0 * ((2 * m + data_len) as f64 + frac * (dd * m) as f64);
+    let by_memory = (ADJOINT_MEMORY as f64 / per_node).floor() as usize;
+    let by_eta = (t_max / eta).floor().max(1.0) as usize;
+    let n = 128
+        .min(by_eta)
+        .min(by_memory.saturating_sub(times.len()))
+        .max(4);
+    let mut v: Vec<f64> = (0..=n).map(|j| t_max * j as f64 / n as f64).collect();
+    v.extend_from_slice(times);
+    v.sort_by(f64::total_cmp);
+    v.dedup_by(|a, b| same_time(*a, *b));
+    // the record times themselves, exactly
+    for t in times {
+        if let Some(x) = v.iter_mut().find(|x| same_time(**x, *t)) {
+            *x = *t;
+        }
+    }
+    v
 }
 
 /// Everything of ρ₀ the control variate needs.
@@ -505,9 +745,8 @@ fn variance_ratio(a: &Summary, b: &Summary) -> f64 {
 /// What [`gap_sweep_with`] does beyond the plain sweep.
 #[derive(Clone, Copy, Default)]
 pub struct SweepOptions<'a> {
-    /// Run the coupled control variate at t > 0 (squared loss, exact gradients; see
-    /// [`crate::coupled`]).
-    pub coupled: bool,
+    /// The control variate: adjoint (the default), coupled, or none.
+    pub control: Control,
     /// Measure the distance between particles and ρ_t at every record (W1 in 1D, sliced W1
     /// with 16 directions in 2D).
     pub distances: bool,
@@ -515,8 +754,8 @@ pub struct SweepOptions<'a> {
     pub progress: Option<&'a (dyn Fn(usize, usize) + Sync)>,
 }
 
-/// The plain N-sweep (see the module docs): [`gap_sweep_with`] without the coupled control
-/// variate and distances.
+/// The plain N-sweep (see the module docs): [`gap_sweep_with`] without control variates at
+/// t > 0 and without distances.
 #[allow(clippy::too_many_arguments)]
 pub fn gap_sweep(
     pde: &FvProblem,
@@ -539,7 +778,10 @@ pub fn gap_sweep(
         seeds,
         times,
         observer,
-        &SweepOptions::default(),
+        &SweepOptions {
+            control: Control::None,
+            ..SweepOptions::default()
+        },
     )
 }
 
@@ -577,7 +819,7 @@ fn distances(
 ///   of `rho0`, on the PDE's domain;
 /// * `ns`, `seeds`: particle numbers and the seeds used for every N;
 /// * `times`: strictly increasing record times (a t = 0 first gets the control variate);
-/// * `options`: the coupled control variate for t > 0, distances, progress.
+/// * `options`: the control variate, distances, progress.
 #[allow(clippy::too_many_arguments)]
 pub fn gap_sweep_with(
     pde: &FvProblem,
@@ -595,7 +837,13 @@ pub fn gap_sweep_with(
     if ns.is_empty() || ns.contains(&0) {
         return Err(CompareError::invalid("ns", "needs at least one N, all ≥ 1"));
     }
-    let min_seeds = if options.coupled { 3 } else { 2 };
+    let coupled = options.control == Control::Coupled;
+    let adjoint = options.control == Control::Adjoint;
+    let min_seeds = if options.control == Control::None {
+        2
+    } else {
+        3
+    };
     if seeds.len() < min_seeds {
         return Err(CompareError::invalid(
             "seeds",
@@ -603,7 +851,18 @@ pub fn gap_sweep_with(
         ));
     }
     let probe = dynamics_for_n(ns[0]);
-    if options.coupled {
+    if adjoint {
+        match &probe.init {
+            Init::GridDensity { grid, .. } if grid.dim() == pde.grid.dim() => {}
+            _ => {
+                return Err(CompareError::invalid(
+                    "adjoint",
+                    "the adjoint control variate needs the particles drawn from a grid density                      (its initial term uses the exact mean under that law)",
+                ))
+            }
+        }
+    }
+    if coupled {
         if eval.loss != Loss::Squared {
             return Err(CompareError::invalid(
                 "coupled",
@@ -623,10 +882,35 @@ pub fn gap_sweep_with(
             ));
         }
     }
-    let cv_ref = (times[0] == 0.0).then(|| CvReference::new(eval, &pde.grid, &rho0));
-    let path = options.coupled.then_some((0.5 * probe.eta, eval));
-    let trace = pde_trace(pde, rho0, pde_opts, times, path, observer)?;
-    let pde_fluctuation: Vec<f64> = if options.coupled {
+    let cv_ref = (times[0] == 0.0 && !adjoint).then(|| CvReference::new(eval, &pde.grid, &rho0));
+    let path = coupled.then_some((0.5 * probe.eta, eval));
+    let nodes = if adjoint {
+        adjoint_nodes(times, probe.eta, &pde.grid, eval.data.len())
+    } else {
+        Vec::new()
+    };
+    let trace = pde_trace(pde, rho0, pde_opts, times, path, &nodes, observer)?;
+    let adjoint_part = if adjoint {
+        let dpath = DensityPath::new(eval, &pde.grid, nodes.clone(), trace.node_density.clone())?;
+        let targets: Vec<(f64, Functional)> = times
+            .iter()
+            .flat_map(|&t| [(t, Functional::Risk), (t, Functional::Energy)])
+            .collect();
+        let adj = Adjoint::solve(eval, &pde.grid, pde.temperature, &dpath, &targets)?;
+        let initial_mean = match &probe.init {
+            Init::GridDensity { grid, density } => adj.initial_mean(grid, density)?,
+            _ => unreachable!("checked above"),
+        };
+        Some(AdjointPart {
+            adjoint: Arc::new(adj),
+            initial_mean,
+            path_bytes: dpath.bytes(),
+            node_times: nodes.clone(),
+        })
+    } else {
+        None
+    };
+    let pde_fluctuation: Vec<f64> = if coupled {
         trace
             .density
             .iter()
@@ -654,7 +938,15 @@ pub fn gap_sweep_with(
                 p(n, i)
             }
         };
+        let mut zs: Option<Vec<Vec<Vec<f64>>>> = None;
         let (trajs, independent): (Vec<Trajectory>, Option<Vec<Trajectory>>) = match &trace.path {
+            _ if adjoint_part.is_some() => {
+                let part = adjoint_part.as_ref().expect("adjoint");
+                let runs = part.run(&dynamics, eval, seeds, &recording, tick)?;
+                let (a, z): (Vec<_>, Vec<_>) = runs.into_iter().unzip();
+                zs = Some(z);
+                (a, None)
+            }
             Some(path) => {
                 let field = |t: f64, out: &mut [f64]| path.at(t, out);
                 let pairs = dynamics.run_seeds_coupled(eval, seeds, &recording, &field, tick)?;
@@ -734,6 +1026,16 @@ pub fn gap_sweep_with(
                 }
                 _ => (None, None),
             };
+            let adjoint_cv = zs.as_ref().map(|z| {
+                AdjointCv::new(
+                    &risk_samples,
+                    &energy_samples,
+                    z.iter().map(|zk| zk[j][2 * j]).collect(),
+                    z.iter().map(|zk| zk[j][2 * j + 1]).collect(),
+                    trace.risk[j],
+                    trace.energy[j],
+                )
+            });
             let distance = if options.distances {
                 Some(distances(&traj_refs, j, &pde.grid, &trace.density[j])?)
             } else {
@@ -751,6 +1053,7 @@ pub fn gap_sweep_with(
                 control,
                 coupled,
                 coupled_energy,
+                adjoint: adjoint_cv,
                 distance,
             });
         }
@@ -764,6 +1067,7 @@ pub fn gap_sweep_with(
         pde_fluctuation,
         pde_density: trace.density,
         path: trace.path,
+        adjoint: adjoint_part,
         rows,
     })
 }

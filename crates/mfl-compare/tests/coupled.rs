@@ -93,7 +93,7 @@ fn coupled_estimate_is_unbiased_and_reduces_variance() {
         &times,
         &mut NoObserver,
         &SweepOptions {
-            coupled: true,
+            control: mfl_compare::Control::Coupled,
             distances: false,
             progress: None,
         },

@@ -147,6 +147,15 @@ impl MeanField {
         }
     }
 
+    /// c_k = ½ w_k ∂²_ŷ ℓ(y_k, f_k) into `out`: the linearisation of the residual,
+    /// δr_k = c_k δf_k, so that δΨ[ν](θ) = Σ_k c_k f_ν(x_k) σ(x_k; θ) (squared loss: c_k = w_k,
+    /// and δΨ[ν] = ∫U(θ, θ') ν(dθ')).
+    pub fn curvature_into(&self, f: &[f64], out: &mut [f64]) {
+        for (((c, fk), yk), wk) in out.iter_mut().zip(f).zip(&self.data.y).zip(&self.data.w) {
+            *c = 0.5 * wk * self.loss.second_deriv(*yk, *fk);
+        }
+    }
+
     /// r_k for the network outputs f.
     pub fn residual(&self, f: &[f64]) -> Array1<f64> {
         let mut r = Array1::zeros(f.len());

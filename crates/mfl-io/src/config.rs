@@ -321,9 +321,10 @@ pub struct CompareCfg {
     /// Record times (default: the `[output]` snapshot times up to `particles.t_end`).
     #[serde(default)]
     pub times: Option<Vec<f64>>,
-    /// Variance reduction for t > 0: "coupled" (default; squared loss, exact gradients) or
-    /// "none".
-    #[serde(default = "coupled")]
+    /// Variance reduction: "adjoint" (default; the exactly zero-mean linear-response control
+    /// variate at every record time — any loss, exact or minibatch gradients), "coupled"
+    /// (t > 0; squared loss, exact gradients) or "none".
+    #[serde(default = "adjoint")]
     pub control: String,
     /// Compute the error budget: PDE on a grid refined ×2 (Richardson) and the largest N at
     /// η/2 (default true).
@@ -338,8 +339,8 @@ pub struct CompareCfg {
     pub equilibrium_from: Option<f64>,
 }
 
-fn coupled() -> String {
-    "coupled".into()
+fn adjoint() -> String {
+    "adjoint".into()
 }
 fn yes() -> bool {
     true

@@ -24,6 +24,7 @@
 pub mod boundary;
 pub mod error;
 pub mod init;
+pub mod martingale;
 pub mod rng;
 pub mod run;
 pub mod sampler;
@@ -33,7 +34,8 @@ pub mod system;
 pub use boundary::AxisBoundary;
 pub use error::ParticleError;
 pub use init::Init;
-pub use run::{Record, RecordSchedule, Recording, Trajectory};
+pub use martingale::{Integrand, MartingaleTap};
+pub use run::{MartingaleRun, Record, RecordSchedule, Recording, Trajectory};
 pub use sampler::{DataSampler, Resample, TeacherSampler, TwoClassSampler};
 pub use schedule::{StepSchedule, Temperature};
 pub use system::{Dynamics, Gradient, ParticleSystem};

@@ -6,6 +6,7 @@
 //! the positions. The step before a record time is shortened to land on it exactly.
 
 use crate::error::ParticleError;
+use crate::martingale::MartingaleTap;
 use crate::system::{Dynamics, ParticleSystem};
 use mfl_core::MeanField;
 use ndarray::{Array2, Array3, ArrayView2};
@@ -301,6 +302,63 @@ impl Dynamics {
                     let mut o = obs.lock().unwrap_or_else(|e| e.into_inner());
                     (*o)(i, rec)
                 })
+            })
+            .collect();
+        out.into_iter().collect()
+    }
+}
+
+/// A trajectory and the martingale integrals M_q(t_j) at its record times (one vector of Q
+/// values per record).
+pub type MartingaleRun = (Trajectory, Vec<Vec<f64>>);
+
+impl Dynamics {
+    /// [`Dynamics::run`] with the martingale integrals of `tap` accumulated along the way
+    /// ([`crate::martingale`]): returns the trajectory and, per record time, M_q(t_j) for
+    /// every field q (steps before t_j only).
+    pub fn run_martingale(
+        &self,
+        eval: &MeanField,
+        seed: u64,
+        recording: &Recording,
+        tap: MartingaleTap<'_>,
+    ) -> Result<MartingaleRun, ParticleError> {
+        check_eval(self, eval)?;
+        let times = recording.schedule.times()?;
+        let mut sys = ParticleSystem::new(self, seed)?.with_martingale(tap)?;
+        let mut traj =
+            Trajectory::empty(seed, times.len(), self.n, self.dim(), recording.positions);
+        let mut sums = Vec::with_capacity(times.len());
+        for (j, &tau) in times.iter().enumerate() {
+            advance_to(&mut sys, tau, |s, h| s.step_with(h))?;
+            traj.push(j, &sys, eval);
+            sums.push(sys.martingale().to_vec());
+        }
+        traj.final_theta = sys.theta().to_owned();
+        Ok((traj, sums))
+    }
+
+    /// [`Dynamics::run_martingale`] for many seeds in parallel (bit-identical for any number
+    /// of threads); `progress(seed_index)` is called under a lock when a seed finishes.
+    pub fn run_seeds_martingale<P>(
+        &self,
+        eval: &MeanField,
+        seeds: &[u64],
+        recording: &Recording,
+        tap: MartingaleTap<'_>,
+        progress: P,
+    ) -> Result<Vec<MartingaleRun>, ParticleError>
+    where
+        P: FnMut(usize) + Send,
+    {
+        let progress = Mutex::new(progress);
+        let out: Vec<Result<MartingaleRun, ParticleError>> = seeds
+            .par_iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                let r = self.run_martingale(eval, s, recording, tap);
+                (*progress.lock().unwrap_or_else(|e| e.into_inner()))(i);
+                r
             })
             .collect();
         out.into_iter().collect()

@@ -20,6 +20,12 @@ pub trait DataSampler: Send + Sync + std::fmt::Debug {
     }
     /// B samples with weights 1/B.
     fn sample(&self, rng: &mut ChaCha8Rng, b: usize) -> Result<Data, ParticleError>;
+    /// The finite data set whose weighted sums are the exact conditional means of a batch's
+    /// sums (E[Σ_b (1/B) g(x_b, y_b)] = Σ_k w_k g(x_k, y_k)), if there is one. None for laws
+    /// without a finite support (their mean is an integral no quadrature equals exactly).
+    fn mean_data(&self) -> Option<&Data> {
+        None
+    }
 }
 
 /// x ~ N(0, I_d), y = teacher(x) + s ε, ε ~ N(0, 1). The inputs come from
@@ -136,6 +142,13 @@ impl DataSampler for Resample {
 
     fn size(&self) -> Option<usize> {
         Some(self.data.len())
+    }
+
+    /// Each point is in a uniform B-subset with probability B/n and has weight 1/B there, so
+    /// its expected weight is 1/n = w_k.
+    fn mean_data(&self) -> Option<&Data> {
+        let n = self.data.len() as f64;
+        ((self.data.w[0] * n - 1.0).abs() <= 1e-12).then_some(&self.data)
     }
 
     fn sample(&self, rng: &mut ChaCha8Rng, b: usize) -> Result<Data, ParticleError> {

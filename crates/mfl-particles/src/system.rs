@@ -10,6 +10,7 @@
 use crate::boundary::AxisBoundary;
 use crate::error::ParticleError;
 use crate::init::Init;
+use crate::martingale::MartingaleTap;
 use crate::rng::{key, stream_rng, Stream, BATCH, BATCH_STREAM};
 use crate::sampler::DataSampler;
 use crate::schedule::{StepSchedule, Temperature};
@@ -224,6 +225,18 @@ pub struct ParticleSystem<'a> {
     r: Vec<f64>,
     psi: Vec<f64>,
     grad: Array2<f64>,
+    tap: Option<Tap<'a>>,
+}
+
+/// A martingale tap with its running sums and the buffers of the reference gradient.
+#[derive(Debug)]
+struct Tap<'a> {
+    tap: MartingaleTap<'a>,
+    sums: Vec<f64>,
+    f: Vec<f64>,
+    r: Vec<f64>,
+    psi: Vec<f64>,
+    grad: Array2<f64>,
 }
 
 impl<'a> ParticleSystem<'a> {
@@ -281,7 +294,47 @@ impl<'a> ParticleSystem<'a> {
             r: vec![0.0; kk],
             psi: vec![0.0; n],
             grad: Array2::zeros((n, dd)),
+            tap: None,
         })
+    }
+
+    /// Accumulate the martingale integrals M_q of `tap` from now on (see
+    /// [`crate::martingale`]); they start at 0 and are read with
+    /// [`ParticleSystem::martingale`]. The reference gradient is used only with minibatches.
+    pub fn with_martingale(mut self, tap: MartingaleTap<'a>) -> Result<Self, ParticleError> {
+        let reference = match (&self.dynamics.gradient, tap.reference) {
+            (Gradient::Minibatch { .. }, Some(p)) => {
+                if p.unit != self.dynamics.problem.unit || p.lambda != self.dynamics.problem.lambda
+                {
+                    return Err(ParticleError::invalid(
+                        "martingale reference",
+                        "must have the dynamics' unit and λ",
+                    ));
+                }
+                Some(p)
+            }
+            _ => None,
+        };
+        let (n, dd) = (self.dynamics.n, self.dynamics.dim());
+        let k = reference.map_or(0, |p| p.data.len());
+        let m = if reference.is_some() { n } else { 0 };
+        self.tap = Some(Tap {
+            tap: MartingaleTap {
+                integrand: tap.integrand,
+                reference,
+            },
+            sums: vec![0.0; tap.integrand.len()],
+            f: vec![0.0; k],
+            r: vec![0.0; k],
+            psi: vec![0.0; m],
+            grad: Array2::zeros((m, dd)),
+        });
+        Ok(self)
+    }
+
+    /// The martingale integrals M_q(t) accumulated so far (empty without a tap).
+    pub fn martingale(&self) -> &[f64] {
+        self.tap.as_ref().map_or(&[], |t| &t.sums)
     }
 
     /// Positions θ (N × D).
@@ -414,27 +467,59 @@ impl<'a> ParticleSystem<'a> {
             &mut self.psi,
             self.grad.view_mut(),
         );
+        // the reference gradient of a minibatch tap: E[∇Ψ_batch | θ] on the full data
+        if let Some(tap) = self.tap.as_mut() {
+            if let Some(p) = tap.tap.reference {
+                p.network_into(
+                    Measure::new(self.theta.view(), self.weight.view()),
+                    &mut tap.f,
+                );
+                p.residual_into(&tap.f, &mut tap.r);
+                p.potential_grad_of_residual_into(
+                    &tap.r,
+                    self.theta.view(),
+                    &mut tap.psi,
+                    tap.grad.view_mut(),
+                );
+            }
+        }
         // 2. Euler–Maruyama update and boundary map, per particle (order-independent)
         let dd = dynamics.dim();
         let noise = (2.0 * temperature * h).sqrt();
         let levels = dynamics.noise_halvings;
         let key = &self.key;
         let bounds = &self.bounds;
+        let t_now = self.t;
+        let tap = self.tap.as_ref().map(|t| {
+            (
+                t.tap.integrand,
+                t.tap
+                    .reference
+                    .map(|_| t.grad.as_slice().expect("standard layout")),
+            )
+        });
         let th = self.theta.as_slice_mut().expect("standard layout");
         let g = self.grad.as_slice().expect("standard layout");
-        th.par_chunks_mut(UPDATE_CHUNK * dd)
+        let partial: Vec<Option<Vec<f64>>> = th
+            .par_chunks_mut(UPDATE_CHUNK * dd)
             .zip(g.par_chunks(UPDATE_CHUNK * dd))
             .enumerate()
-            .for_each(|(c, (tc, gc))| {
+            .map(|(c, (tc, gc))| {
                 // streams for 8 particles at a time (the words of stream_rng(key, i, slot));
                 // with Brownian halvings, the bridge construction of `brownian` instead
                 let mut streams: Option<[Stream; BATCH]> = None;
-                let mut gbuf = if levels > 0 {
+                let mut gbuf = if levels > 0 || tap.is_some() {
                     vec![0.0f64; dd]
                 } else {
                     Vec::new()
                 };
+                let cap = if tap.is_some() { tc.len() } else { 0 };
+                let (mut old, mut inc) = (vec![0.0; cap], vec![0.0; cap]);
                 for (j, (ti, gi)) in tc.chunks_exact_mut(dd).zip(gc.chunks_exact(dd)).enumerate() {
+                    let row = j * dd..(j + 1) * dd;
+                    if tap.is_some() {
+                        old[row.clone()].copy_from_slice(ti);
+                    }
                     for (t, gv) in ti.iter_mut().zip(gi) {
                         *t -= h * gv;
                     }
@@ -442,17 +527,41 @@ impl<'a> ParticleSystem<'a> {
                         if levels > 0 {
                             let i = (c * UPDATE_CHUNK + j) as u64;
                             brownian(key, i, slot - 1, levels, &mut gbuf);
-                            for (t, g) in ti.iter_mut().zip(&gbuf) {
-                                *t += noise * g;
-                            }
                         } else {
                             if j % BATCH == 0 {
                                 let first = (c * UPDATE_CHUNK + j) as u64;
                                 streams = Some(Stream::batch(key, first, slot));
                             }
                             let rng = &mut streams.as_mut().expect("batch drawn")[j % BATCH];
-                            for t in ti.iter_mut() {
-                                *t += noise * rng.sample::<f64, _>(StandardNormal);
+                            if tap.is_some() {
+                                for gv in gbuf.iter_mut() {
+                                    *gv = rng.sample::<f64, _>(StandardNormal);
+                                }
+                            } else {
+                                for t in ti.iter_mut() {
+                                    *t += noise * rng.sample::<f64, _>(StandardNormal);
+                                }
+                            }
+                        }
+                        if levels > 0 || tap.is_some() {
+                            for (t, g) in ti.iter_mut().zip(&gbuf) {
+                                *t += noise * g;
+                            }
+                        }
+                    }
+                    if let Some((_, reference)) = tap {
+                        let incj = &mut inc[row];
+                        for (a, iv) in incj.iter_mut().enumerate() {
+                            *iv = if temperature > 0.0 {
+                                noise * gbuf[a]
+                            } else {
+                                0.0
+                            };
+                        }
+                        if let Some(gr) = reference {
+                            let p = (c * UPDATE_CHUNK + j) * dd;
+                            for (a, iv) in incj.iter_mut().enumerate() {
+                                *iv += h * (gr[p + a] - gi[a]);
                             }
                         }
                     }
@@ -460,7 +569,21 @@ impl<'a> ParticleSystem<'a> {
                         *t = b.apply(*t);
                     }
                 }
-            });
+                tap.map(|(integrand, _)| {
+                    let mut sums = vec![0.0; integrand.len()];
+                    integrand.add(t_now, dd, &old, &inc, &mut sums);
+                    sums
+                })
+            })
+            .collect();
+        if let Some(tap) = self.tap.as_mut() {
+            let inv_n = 1.0 / dynamics.n as f64;
+            for part in partial.iter().flatten() {
+                for (s, v) in tap.sums.iter_mut().zip(part) {
+                    *s += inv_n * v;
+                }
+            }
+        }
         self.t += h;
         self.steps += 1;
         // 3. blow-up check (sequential: the first bad particle)

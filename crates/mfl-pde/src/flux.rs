@@ -34,6 +34,37 @@ pub fn sg_coefficient(a: f64, temperature: f64) -> f64 {
     }
 }
 
+/// A'(a) = d/da [a/expm1(a/T)] = B'(a/T), B(z) = z/(e^z − 1): the sensitivity of a face
+/// flux to the potential difference, J = (1/h)[A(ΔΨ)ρ_L − A(−ΔΨ)ρ_R] ⇒
+/// ∂J/∂ΔΨ = (1/h)[A'(ΔΨ)ρ_L + A'(−ΔΨ)ρ_R] (the linearised scheme and its adjoint use it).
+///
+/// B'(z) = (u − z(u + 1))/u² with u = expm1(z); the series −½ + z/6 − z³/180 for |z| < 10⁻³;
+/// e^{−z}(1 − z) for z > 37 and −1 for z < −37 (to round-off). At T = 0, the derivative of
+/// max(−a, 0): −1 for a < 0, 0 for a > 0, −½ at a = 0.
+#[inline]
+pub fn sg_coefficient_derivative(a: f64, temperature: f64) -> f64 {
+    if temperature == 0.0 {
+        return if a < 0.0 {
+            -1.0
+        } else if a > 0.0 {
+            0.0
+        } else {
+            -0.5
+        };
+    }
+    let z = a / temperature;
+    if z.abs() < 1e-3 {
+        -0.5 + z / 6.0 - z * z * z / 180.0
+    } else if z < -37.0 {
+        -1.0
+    } else if z > 37.0 {
+        (-z).exp() * (1.0 - z)
+    } else {
+        let u = z.exp_m1();
+        (u - z * (u + 1.0)) / (u * u)
+    }
+}
+
 /// The face structure of a grid: shape (n0, n1) (n1 = 1 in 1D), spacings and boundaries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
@@ -660,6 +691,26 @@ mod tests {
         assert_eq!(sg_coefficient(-2.0, 0.0), 2.0);
         assert!(sg_coefficient(1.0, 1e-300).is_finite());
         assert_eq!(sg_coefficient(-1.0, 1e-300), 1.0);
+    }
+
+    #[test]
+    fn coefficient_derivative_matches_central_differences() {
+        for &t in &[1e-2, 0.3, 2.0] {
+            for &z in &[
+                -60.0, -30.0, -3.0, -0.5, -2e-3, -5e-4, 0.0, 5e-4, 2e-3, 0.7, 10.0, 36.0, 38.0,
+                80.0,
+            ] {
+                let a = z * t;
+                let e = 1e-5 * t;
+                let fd = (sg_coefficient(a + e, t) - sg_coefficient(a - e, t)) / (2.0 * e);
+                // truncation |A'''| e²/6 ≤ e²/T² and round-off 4 ε (|a| + T)/e of the quotient
+                let tol = (e / t).powi(2) + 4.0 * f64::EPSILON * (a.abs() + t) / e;
+                let d = sg_coefficient_derivative(a, t);
+                assert!((fd - d).abs() <= tol, "T = {t}, z = {z}: {d} vs {fd}");
+            }
+        }
+        assert_eq!(sg_coefficient_derivative(-1.0, 0.0), -1.0);
+        assert_eq!(sg_coefficient_derivative(1.0, 0.0), 0.0);
     }
 
     #[test]
