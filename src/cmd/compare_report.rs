@@ -25,6 +25,11 @@ pub struct Report<'a> {
 
 const NAN: f64 = f64::NAN;
 
+/// What every gap is measured against (stored as /compare@reference and printed).
+const REFERENCE: &str = "the continuous-time R(rho_t) of the PDE on its grid; the Euler-Maruyama \
+    bias O(eta) of the particles and the grid error of R(rho_t) are separate lines of the error \
+    budget (step_bias, pde_error), not part of the gap";
+
 impl<'a> Report<'a> {
     pub fn new(
         table: &'a GapTable,
@@ -93,14 +98,57 @@ impl<'a> Report<'a> {
         w2("/compare/spread_risk", &|r| r.risk.std)?;
         w2("/compare/gap_energy", &|r| r.best_gap_energy().0)?;
         w2("/compare/gap_energy_se", &|r| r.best_gap_energy().1)?;
+        w2("/compare/variance_reduction", &|r| r.variance_reduction())?;
+        w2("/compare/variance_reduction_energy", &|r| {
+            r.adjoint
+                .as_ref()
+                .map_or(NAN, |a| a.variance_reduction_energy)
+        })?;
+        // the coefficient each estimate used (1 for the adjoint CV, β for the coupled one) and
+        // the variance-optimal one estimated from the seeds, for checking
         w2(
-            "/compare/variance_reduction",
-            &|r| match (&r.control, &r.coupled) {
-                (Some(c), _) => c.variance_reduction_risk,
-                (None, Some(c)) => c.variance_reduction,
-                _ => 1.0,
+            "/compare/control_coefficient",
+            &|r| match (&r.adjoint, &r.coupled, &r.control) {
+                (Some(_), _, _) => 1.0,
+                (None, Some(c), _) => c.beta,
+                (None, None, Some(_)) => 1.0,
+                _ => 0.0,
             },
         )?;
+        w2("/compare/control_coefficient_optimal", &|r| {
+            r.adjoint.as_ref().map_or(NAN, |a| a.optimal_coefficient)
+        })?;
+        // per-seed values [N, time, seed]: raw R_N and E_N, and the control variates Z
+        let w3 = |name: &str, g: &dyn Fn(&mfl_compare::GapRow) -> Option<Vec<f64>>| {
+            let (nn, nt, ns) = (t.ns.len(), t.times.len(), t.seeds.len());
+            let mut a = ndarray::Array3::from_elem((nn, nt, ns), NAN);
+            let mut any = false;
+            for i in 0..nn {
+                for j in 0..nt {
+                    if let Some(v) = g(t.row(i, j)) {
+                        any = true;
+                        for (k, x) in v.into_iter().enumerate() {
+                            a[[i, j, k]] = x;
+                        }
+                    }
+                }
+            }
+            if any {
+                f.write_array(name, a.view().into_dyn())
+            } else {
+                Ok(())
+            }
+        };
+        w3("/compare/samples/risk", &|r| Some(r.risk_samples.clone()))?;
+        w3("/compare/samples/energy", &|r| {
+            Some(r.energy_samples.clone())
+        })?;
+        w3("/compare/samples/z_risk", &|r| {
+            r.adjoint.as_ref().map(|a| a.z_risk.clone())
+        })?;
+        w3("/compare/samples/z_energy", &|r| {
+            r.adjoint.as_ref().map(|a| a.z_energy.clone())
+        })?;
         w2("/compare/distance", &|r| {
             r.distance.as_ref().map_or(NAN, |d| d.mean)
         })?;
@@ -156,6 +204,10 @@ impl<'a> Report<'a> {
                 b.iter().map(|r| r.step_bias).collect(),
             )?;
             w1(
+                "/compare/step_bias_se",
+                b.iter().map(|r| r.step_bias_se).collect(),
+            )?;
+            w1(
                 "/compare/trustworthy",
                 b.iter()
                     .map(|r| f64::from(u8::from(r.trustworthy)))
@@ -197,11 +249,14 @@ impl<'a> Report<'a> {
             w1(&format!("{g}/pde_energy"), vec![e.pde_energy])?;
         }
         f.set_attr("/compare", "estimator", self.estimator())?;
+        f.set_attr("/compare", "reference", REFERENCE)?;
         f.flush()
     }
 
     fn estimator(&self) -> &'static str {
-        if self.table.path.is_some() {
+        if self.table.adjoint.is_some() {
+            "adjoint control variate at every time: mean of R_N - Z, E[Z] = 0 exactly"
+        } else if self.table.path.is_some() {
             "t = 0: exact linear control variate; t > 0: coupled McKean-Vlasov control variate"
         } else {
             "t = 0: exact linear control variate; t > 0: plain mean over seeds"
@@ -217,6 +272,16 @@ impl<'a> Report<'a> {
             t.seeds.len(),
             self.estimator()
         )?;
+        writeln!(w, "measured against {REFERENCE}")?;
+        if t.seeds.len() < mfl_compare::MIN_SEEDS {
+            writeln!(
+                w,
+                "WARNING: only {} seeds (< {}): per-seed values are skewed and the sample se is \
+                 biased low when a sample comes out low; intervals may under-cover",
+                t.seeds.len(),
+                mfl_compare::MIN_SEEDS
+            )?;
+        }
         for (j, &time) in t.times.iter().enumerate() {
             write!(w, "\nt = {time}: R(ρ_t) = {:.6e}", t.pde_risk[j])?;
             if let Some(v) = t.pde_fluctuation.get(j) {
@@ -237,11 +302,7 @@ impl<'a> Report<'a> {
             for i in 0..t.ns.len() {
                 let r = t.row(i, j);
                 let (g, se) = r.best_gap_risk();
-                let vr = match (&r.control, &r.coupled) {
-                    (Some(c), _) => c.variance_reduction_risk,
-                    (None, Some(c)) => c.variance_reduction,
-                    _ => 1.0,
-                };
+                let vr = r.variance_reduction();
                 writeln!(
                     w,
                     "  {:>7}  {:>+11.4e}  {:>9.2e}  {:>9.2e}  {:>7.1}  {:>9.4}  {:>+11.4e}  {:>9}",

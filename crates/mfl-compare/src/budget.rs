@@ -9,8 +9,11 @@
 //!   error). Euler–Maruyama has weak order 1, so the bias of the η run is
 //!   ≈ 2|mean R_N(η) − mean R_N(η/2)|; both the raw difference and this estimate are reported,
 //!   and the verdict uses the bound 2(|difference| + 2 se) so that an unresolved bias cannot pass.
-//! * [`error_budget`]: per t, trustworthy iff both errors are ≤ |gap(N_max, t)| / 10 and the
-//!   gap itself is resolved, |gap| ≥ 2 se.
+//! * [`error_budget`]: per t, trustworthy iff both errors are ≤ |gap(N_max, t)| / 10, the
+//!   gap itself is resolved, |gap| ≥ 2 se, the gaps at every N have one sign and the slope fit
+//!   (with its seed-jackknife interval) succeeded. Below [`MIN_SEEDS`] seeds every row carries
+//!   a warning: per-seed values are skewed, and the sample se is biased low exactly when a
+//!   sample comes out low.
 
 use crate::coupled::CoupledCv;
 use crate::error::CompareError;
@@ -181,6 +184,9 @@ fn step_bias(t: f64, coarse: &[f64], half: &[f64]) -> StepBias {
     }
 }
 
+/// Below this many seeds the budget warns that standard errors and intervals are unreliable.
+pub const MIN_SEEDS: usize = 50;
+
 /// The verdict at one time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BudgetRow {
@@ -197,7 +203,7 @@ pub struct BudgetRow {
     /// Standard error of the bias estimate (2·se of the paired η − η/2 difference): a bias
     /// below ~2 of these is not resolved from the seeds' noise.
     pub step_bias_se: f64,
-    /// Both errors ≤ |gap| / 10, and |gap| ≥ 2 se.
+    /// Both errors ≤ |gap| / 10, |gap| ≥ 2 se, gaps of one sign at every N, and a slope fit.
     pub trustworthy: bool,
     /// Which error is too large and by how much (None when trustworthy).
     pub warning: Option<String>,
@@ -241,6 +247,18 @@ pub fn error_budget(
                 why.push(format!(
                     "PDE grid error {pe:.3e} is {:.1}× the limit |gap|/10 = {limit:.3e} (refine the grid)",
                     pe / limit
+                ));
+            }
+            let (_, gaps, _) = table.risk_gaps(j);
+            if !(gaps.iter().all(|g| *g > 0.0) || gaps.iter().all(|g| *g < 0.0)) {
+                why.push("the gaps change sign across N (no power law can be fitted)".into());
+            } else if let Err(e) = table.slope_fit(j) {
+                why.push(format!("the slope fit failed ({e})"));
+            }
+            if table.seeds.len() < MIN_SEEDS {
+                why.push(format!(
+                    "only {} seeds (< {MIN_SEEDS}): standard errors and intervals are unreliable",
+                    table.seeds.len()
                 ));
             }
             let sb_bound = sb + 2.0 * step_bias[j].bias_se();

@@ -29,14 +29,15 @@ pub mod sweep;
 
 pub use adjoint::{Adjoint, DensityPath, Functional};
 pub use budget::{
-    error_budget, pde_richardson, time_step_bias, BudgetRow, PdeErrorEstimate, StepBias,
+    error_budget, pde_richardson, time_step_bias, BudgetRow, PdeErrorEstimate, StepBias, MIN_SEEDS,
 };
 pub use coupled::{fluctuation, grid_fluctuation, CoupledCv, ResidualPath};
 pub use distance::{sliced_w1_2d, w1_1d, w1_discrete};
 pub use equilibrium::Equilibrium;
 pub use error::CompareError;
 pub use stats::{
-    fit_inverse_n, mean, sample_std, slope_fit, std_error, t_quantile, SlopeFit, Summary,
+    fit_inverse_n, mean, sample_std, slope_fit, slope_fit_weighted, smoothed_se, std_error,
+    t_quantile, SlopeFit, Summary,
 };
 pub use sweep::{
     adjoint_nodes, gap_sweep, gap_sweep_with, jackknife_slope_fit, pde_risk_at, pde_trace,

@@ -311,6 +311,40 @@ pub fn slope_fit(n: &[f64], gap: &[f64], se: &[f64]) -> Result<SlopeFit, Compare
     })
 }
 
+/// Standard errors smoothed across N: the least-squares line of log se_i on log N_i,
+/// ŝ_i = exp(a + b log N_i). Weights taken from the raw se_i of the same seeds correlate with
+/// the values they weight (a sample that comes out low often has a low se too, and then pulls
+/// the fit); se(N) is a smooth power of N (∝ N^{-1/2} raw, ∝ N^{-1} with a control variate
+/// that leaves O(1/N) noise), so the fitted line keeps the relative weights without that
+/// correlation. Returns the input when fewer than 3 points or any se is not > 0.
+pub fn smoothed_se(n: &[f64], se: &[f64]) -> Vec<f64> {
+    if n.len() < 3 || n.len() != se.len() || se.iter().any(|v| !(*v > 0.0 && v.is_finite())) {
+        return se.to_vec();
+    }
+    let m = n.len() as f64;
+    let x: Vec<f64> = n.iter().map(|v| v.ln()).collect();
+    let y: Vec<f64> = se.iter().map(|v| v.ln()).collect();
+    let (mx, my) = (x.iter().sum::<f64>() / m, y.iter().sum::<f64>() / m);
+    let sxx: f64 = x.iter().map(|v| (v - mx).powi(2)).sum();
+    if !(sxx > 0.0) {
+        return se.to_vec();
+    }
+    let sxy: f64 = x.iter().zip(&y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let b = sxy / sxx;
+    x.iter().map(|xi| (my + b * (xi - mx)).exp()).collect()
+}
+
+/// The log–log fit of [`slope_fit`] with given weights w_i for y_i = log|gap_i|.
+pub fn slope_fit_weighted(n: &[f64], gap: &[f64], w: &[f64]) -> Result<SlopeFit, CompareError> {
+    // w_i = (gap_i/se_i)² ⇔ se_i = |gap_i|/√w_i
+    let se: Vec<f64> = gap
+        .iter()
+        .zip(w)
+        .map(|(g, wi)| g.abs() / wi.sqrt())
+        .collect();
+    slope_fit(n, gap, &se)
+}
+
 /// The fixed-slope model gap = C/N: weighted least squares through the origin in u = 1/N
 /// with weights 1/se²: C = Σ w u g / Σ w u², se(C) = (Σ w u²)^{-1/2}. Returns (C, se(C)).
 pub fn fit_inverse_n(n: &[f64], gap: &[f64], se: &[f64]) -> Result<(f64, f64), CompareError> {

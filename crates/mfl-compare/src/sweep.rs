@@ -25,7 +25,7 @@ use crate::adjoint::{Adjoint, DensityPath, Functional};
 use crate::coupled::{grid_fluctuation, CoupledCv, ResidualPath};
 use crate::distance::{sliced_w1_2d, w1_1d};
 use crate::error::CompareError;
-use crate::stats::{fit_inverse_n, slope_fit, t_quantile, SlopeFit, Summary};
+use crate::stats::{fit_inverse_n, slope_fit_weighted, smoothed_se, t_quantile, SlopeFit, Summary};
 use mfl_core::{Grid, Loss, MeanField, Measure};
 use mfl_particles::{
     Dynamics, Gradient, Init, MartingaleRun, MartingaleTap, Recording, Trajectory,
@@ -180,6 +180,19 @@ impl GapRow {
             (Some(c), _) => (c.gap_risk, c.risk.se),
             (None, Some(c)) => (c.gap_risk, c.risk.se),
             (None, None) => (self.gap_risk, self.risk.se),
+        }
+    }
+
+    /// var(R_N)/var(estimator) of the estimator behind [`GapRow::best_gap_risk`] (1 for the
+    /// plain mean).
+    pub fn variance_reduction(&self) -> f64 {
+        if let Some(a) = &self.adjoint {
+            return a.variance_reduction_risk;
+        }
+        match (&self.control, &self.coupled) {
+            (Some(c), _) => c.variance_reduction_risk,
+            (None, Some(c)) => c.variance_reduction,
+            (None, None) => 1.0,
         }
     }
 
@@ -364,13 +377,16 @@ impl GapTable {
 
     /// The fixed-slope fit gap = C/N of the risk at time index `i_t`: (C, se(C)).
     ///
-    /// C is [`fit_inverse_n`]'s estimate (weights 1/se² in u = 1/N). Its standard error is
+    /// C is [`fit_inverse_n`]'s estimate with weights 1/ŝ² in u = 1/N, ŝ the standard errors
+    /// smoothed across N ([`smoothed_se`]). Its standard error is
     /// taken over seeds: with common random numbers the gaps at different N are correlated
     /// (N = 16 uses the first 16 particles of N = 64, …), so the independent-points formula
     /// would be too small. C is linear in the per-seed values, C = mean_s C_s with
     /// C_s = Σ_i w_i u_i (v_{i,s} − R(ρ_t)) / Σ_i w_i u_i², and se(C) = std(C_s)/√S.
     pub fn inverse_n_fit(&self, i_t: usize) -> Result<(f64, f64), CompareError> {
         let (n, g, s) = self.risk_gaps(i_t);
+        // weights from the smoothed se, so that no weight depends on its own point's noise
+        let s = smoothed_se(&n, &s);
         let (c, _) = fit_inverse_n(&n, &g, &s)?;
         let coef: Vec<f64> = n
             .iter()
@@ -394,8 +410,10 @@ impl GapTable {
 }
 
 /// gap ≈ C·N^s from per-seed values `samples[i_n][k]` (seed k, the same seeds for every N)
-/// against the mean-field value `reference`: the point estimate is [`slope_fit`]'s weighted
-/// least squares on the mean gaps (weights from their standard errors), the standard errors of
+/// against the mean-field value `reference`: the point estimate is the weighted least squares
+/// of log|gap| on log N with fixed weights (ĝ/ŝ)² (`fit_weights`: smoothed standard errors and
+/// the gaps of an unweighted pilot fit — weights from each point's own noisy se pull the fit
+/// towards samples that came out low), the standard errors of
 /// s and log|C| the delete-one jackknife over seeds, var = (S − 1)/S Σ_k (s_(k) − s̄)², which
 /// carries the covariance between the N's that common random numbers create; 95% intervals
 /// use the Student t with S − 1 degrees of freedom.
@@ -416,7 +434,11 @@ pub fn jackknife_slope_fit(
     let stats: Vec<Summary> = samples.iter().map(|v| Summary::of(v)).collect();
     let g: Vec<f64> = stats.iter().map(|s| s.mean - reference).collect();
     let s: Vec<f64> = stats.iter().map(|s| s.se).collect();
-    let mut fit = slope_fit(&n, &g, &s)?;
+    // fixed weights for the fit and every jackknife replicate: smoothed se (see
+    // [`smoothed_se`]) and the gaps of a pilot unweighted fit, so that no weight depends on
+    // the noise of the point it weights
+    let w = fit_weights(&n, &g, &s)?;
+    let mut fit = slope_fit_weighted(&n, &g, &w)?;
     let totals: Vec<f64> = samples.iter().map(|v| v.iter().sum()).collect();
     let (mut slopes, mut icpts) = (Vec::with_capacity(m), Vec::with_capacity(m));
     for k in 0..m {
@@ -425,7 +447,7 @@ pub fn jackknife_slope_fit(
             .zip(&totals)
             .map(|(v, t)| (t - v[k]) / (m - 1) as f64 - reference)
             .collect();
-        let f = slope_fit(&n, &gk, &s).map_err(|_| {
+        let f = slope_fit_weighted(&n, &gk, &w).map_err(|_| {
             CompareError::invalid(
                 "fit",
                 format!(
@@ -454,6 +476,22 @@ pub fn jackknife_slope_fit(
     fit.log_prefactor_se = se_c;
     fit.prefactor_ci95 = (c_lo.min(c_hi), c_lo.max(c_hi));
     Ok(fit)
+}
+
+/// The weights (ĝ_i/ŝ_i)² of the log–log fit: ŝ the smoothed standard errors
+/// ([`smoothed_se`]), ĝ the gaps of the unweighted log–log least-squares line (one sign needed).
+fn fit_weights(n: &[f64], g: &[f64], s: &[f64]) -> Result<Vec<f64>, CompareError> {
+    let ones = vec![1.0; n.len()];
+    // unweighted pilot: weights 1 ⇔ se_i = |g_i|
+    let pilot = slope_fit_weighted(n, g, &ones)?;
+    let ss = smoothed_se(n, s);
+    Ok(n.iter()
+        .zip(&ss)
+        .map(|(ni, si)| {
+            let gi = pilot.prefactor.abs() * ni.powf(pilot.slope);
+            (gi / si).powi(2)
+        })
+        .collect())
 }
 
 /// What a sweep takes from the PDE run.

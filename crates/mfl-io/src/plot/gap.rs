@@ -1,6 +1,8 @@
 //! `gap.png`: |E R_N − R(ρ_t)| ± se against N on log–log axes for selected times, each with its
-//! fitted power law (slope and 95% interval from `/compare/slope*`) and the slope −1 guide C/N
-//! (C = `/compare/prefactor`).
+//! fitted power law (slope and 95% interval from `/compare/slope*`, drawn only where the fit
+//! succeeded) and the slope −1 guide C/N from the fixed-slope fit
+//! (`/compare/inverse_n_prefactor`; older files: `/compare/prefactor`). Negative gaps are drawn
+//! as hollow markers at |gap|.
 
 use super::run::{num, Run};
 use super::style::{font, log_range, log_tick, sequence};
@@ -48,14 +50,24 @@ pub fn draw(run: &Run, out: &Path, opts: &PlotOptions) -> Result<(), PlotError> 
     let slope_lo = opt_vec("/compare/slope_lo")?;
     let slope_hi = opt_vec("/compare/slope_hi")?;
     let pref = opt_vec("/compare/prefactor")?;
+    let inv = opt_vec("/compare/inverse_n_prefactor")?;
+    let guide_c = inv.or(pref.clone());
     let sel = select_times(&times, opts.times.as_deref(), 6);
-    let pts = |k: usize| -> Vec<(f64, f64, f64)> {
+    // (N, |gap|, se, gap < 0)
+    let pts = |k: usize| -> Vec<(f64, f64, f64, bool)> {
         (0..ns.len())
-            .map(|i| (ns[i], gap[[i, k]].abs(), se[[i, k]].abs()))
+            .map(|i| {
+                (
+                    ns[i],
+                    gap[[i, k]].abs(),
+                    se[[i, k]].abs(),
+                    gap[[i, k]] < 0.0,
+                )
+            })
             .filter(|p| p.0 > 0.0 && p.1 > 0.0 && p.1.is_finite())
             .collect()
     };
-    let all: Vec<(f64, f64, f64)> = sel.iter().flat_map(|&k| pts(k)).collect();
+    let all: Vec<(f64, f64, f64, bool)> = sel.iter().flat_map(|&k| pts(k)).collect();
     if all.is_empty() {
         return Err(PlotError::new(format!(
             "{}: /compare/gap_risk has no positive finite entries to draw on log axes",
@@ -64,6 +76,7 @@ pub fn draw(run: &Run, out: &Path, opts: &PlotOptions) -> Result<(), PlotError> 
     }
     let (n0, n1) = log_range(all.iter().map(|p| p.0)).expect("positive N");
     let (g0, g1) = log_range(all.iter().flat_map(|p| [p.1, p.1 + p.2])).expect("positive gaps");
+    let any_negative = all.iter().any(|p| p.3);
     let root = BitMapBackend::new(out, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
     let body = root.titled(
@@ -79,6 +92,8 @@ pub fn draw(run: &Run, out: &Path, opts: &PlotOptions) -> Result<(), PlotError> 
     c.configure_mesh()
         .x_desc("N (log)")
         .y_desc("|gap| (log)")
+        .x_labels(8)
+        .y_labels(8)
         .x_label_formatter(&log_tick)
         .y_label_formatter(&log_tick)
         .label_style(font(15))
@@ -87,31 +102,39 @@ pub fn draw(run: &Run, out: &Path, opts: &PlotOptions) -> Result<(), PlotError> 
     for (j, &k) in sel.iter().enumerate() {
         let col = sequence(j, sel.len());
         let p = pts(k);
-        c.draw_series(p.iter().map(|&(n, g, e)| {
+        c.draw_series(p.iter().map(|&(n, g, e, _)| {
             PathElement::new(vec![(n, (g - e).max(g0)), (n, g + e)], col.stroke_width(2))
         }))?;
         let mut label = format!("t = {}", num(times[k]));
-        c.draw_series(
-            p.iter()
-                .map(|&(n, g, _)| Circle::new((n, g), 5, col.filled())),
-        )?
-        .label({
-            if let Some(s) = &slope {
-                label.push_str(&format!(", slope {:.2}", s[k]));
+        let fitted = slope.as_ref().map(|s| s[k]).filter(|s| s.is_finite());
+        match fitted {
+            Some(s) => {
+                label.push_str(&format!(", slope {s:.2}"));
                 if let (Some(a), Some(b)) = (&slope_lo, &slope_hi) {
-                    label.push_str(&format!(" [{:.2}, {:.2}]", a[k], b[k]));
+                    if a[k].is_finite() && b[k].is_finite() {
+                        label.push_str(&format!(" [{:.2}, {:.2}]", a[k], b[k]));
+                    }
                 }
             }
-            if let Some(cp) = &pref {
-                label.push_str(&format!(", C = {}", num(cp[k])));
+            None if slope.is_some() => label.push_str(", no power-law fit"),
+            None => {}
+        }
+        if let Some(cp) = guide_c.as_ref().map(|v| v[k]).filter(|v| v.is_finite()) {
+            label.push_str(&format!(", C/N with C = {}", num(cp)));
+        }
+        c.draw_series(p.iter().map(|&(n, g, _, neg)| {
+            if neg {
+                Circle::new((n, g), 5, col.stroke_width(2))
+            } else {
+                Circle::new((n, g), 5, col.filled())
             }
-            label
-        })
+        }))?
+        .label(label)
         .legend(move |(a, b)| Circle::new((a + 10, b), 5, col.filled()));
         // the fitted line: slope from the file, intercept by weighted least squares in log–log
-        if let Some(s) = slope.as_ref().map(|s| s[k]).filter(|s| s.is_finite()) {
+        if let Some(s) = fitted {
             let (mut num_, mut den) = (0.0, 0.0);
-            for &(n, g, e) in &p {
+            for &(n, g, e, _) in &p {
                 let w = if e > 0.0 { (g / e).powi(2) } else { 1.0 };
                 num_ += w * (g.ln() - s * n.ln());
                 den += w;
@@ -122,7 +145,7 @@ pub fn draw(run: &Run, out: &Path, opts: &PlotOptions) -> Result<(), PlotError> 
                 c.draw_series(LineSeries::new(line, col.stroke_width(2)))?;
             }
         }
-        if let Some(cp) = pref
+        if let Some(cp) = guide_c
             .as_ref()
             .map(|v| v[k])
             .filter(|v| v.is_finite() && *v != 0.0)
@@ -143,7 +166,11 @@ pub fn draw(run: &Run, out: &Path, opts: &PlotOptions) -> Result<(), PlotError> 
         .position(SeriesLabelPosition::UpperRight)
         .draw()?;
     foot.draw_text(
-        "dots: |gap| ± se over seeds; solid: fitted power law (slope, 95% interval); dashed: slope −1 guide C/N",
+        if any_negative {
+            "dots: |gap| ± se over seeds (hollow: gap < 0); solid: fitted power law (slope, 95% interval); dashed: fixed-slope fit C/N"
+        } else {
+            "dots: |gap| ± se over seeds; solid: fitted power law (slope, 95% interval); dashed: fixed-slope fit C/N"
+        },
         &font(15),
         (20, 5),
     )?;
