@@ -43,7 +43,11 @@ fn bad_compare_settings_are_rejected_by_key() {
         (vec!["compare.times=[1.0, 0.5]"], "compare.times"),
         (vec!["particles.confine=false"], "particles.confine"),
         (
-            vec!["particles.gradient=\"minibatch\"", "particles.batch=10"],
+            vec![
+                "particles.gradient=\"minibatch\"",
+                "particles.batch=10",
+                "compare.control=\"coupled\"",
+            ],
             "compare.control",
         ),
         (vec!["compare.n_min=4"], "compare.n"),
@@ -168,13 +172,23 @@ fn every_compare_example_runs_shortened() {
     assert!(n >= 2, "expected the gap examples, found {n}");
 }
 
-/// The claim of examples/gap_1d.toml (issue: "at t = 2 the slope lies in [−1.15, −0.85] with
-/// the error budget showing the PDE and time-step errors below the gap at the largest N"),
-/// run as shipped: 6 values of N up to 512, 200 seeds.
+/// The claims of examples/gap_1d.toml at its earlier, CI-sized settings (N = 16 … 512,
+/// η = 5e-3, t ≤ 2; the shipped t ≤ 4, N ≤ 2048 study takes minutes and is measured in
+/// examples/README.md): at t = 2 the slope lies in [−1.15, −0.85], within 3 of its
+/// seed-jackknife standard errors of −1 (a single fixed set of seeds: a 95% interval misses
+/// −1 one time in twenty by design, 3 se one time in ~400), every budget row is trustworthy, C(0) = V(ρ₀) within 3 se (the exact t = 0
+/// identity), and the adjoint control variate's variance reduction grows with N at every t.
 #[test]
 fn gap_1d_example_has_slope_minus_one_at_t2_within_its_error_budget() {
     let out = scratch("gap_1d.h5");
-    let (ok, table, err) = compare("gap_1d.toml", &[], &out, &[]);
+    let sets = [
+        "compare.n=[16, 32, 64, 128, 256, 512]",
+        "compare.times=[0.0, 0.5, 1.0, 2.0]",
+        "solver.t_end=2.0",
+        "particles.t_end=2.0",
+        "particles.eta=0.005",
+    ];
+    let (ok, table, err) = compare("gap_1d.toml", &sets, &out, &[]);
     assert!(ok, "{err}");
     eprintln!("{table}");
     let time = read_array(&out, "/compare/time").unwrap();
@@ -188,7 +202,10 @@ fn gap_1d_example_has_slope_minus_one_at_t2_within_its_error_budget() {
         (-1.15..=-0.85).contains(&slope),
         "slope {slope} [{lo}, {hi}]"
     );
-    assert!(lo <= -1.0 && -1.0 <= hi, "95% CI [{lo}, {hi}] excludes −1");
+    // the interval is the Student t with S − 1 = 199 degrees of freedom: se = half-width/1.972
+    let se = 0.5 * (hi - lo) / 1.972;
+    assert!((slope + 1.0).abs() <= 3.0 * se, "slope {slope} ± {se}");
+    assert!(hi - lo < 0.2, "95% CI [{lo}, {hi}]");
     let trusted = read_array(&out, "/compare/trustworthy").unwrap();
     assert!(trusted.iter().all(|&v| v == 1.0), "budget: {table}");
     // t = 0: the prefactor of gap = C/N is V(ρ₀) within its standard error (the exact
@@ -200,4 +217,15 @@ fn gap_1d_example_has_slope_minus_one_at_t2_within_its_error_budget() {
         (c - v0).abs() < 3.0 * c_se,
         "C(0) = {c} ± {c_se}, V(ρ₀) = {v0}"
     );
+    // the adjoint control variate: VR at N = 512 at least 8× VR at N = 16 (it grows ∝ N when
+    // only the O(1/N) remainder is left), and the per-seed data behind it are stored
+    let vr = read_array(&out, "/compare/variance_reduction").unwrap();
+    for j in 0..time.len() {
+        assert!(vr[[5, j]] > 8.0 * vr[[0, j]], "t = {}: VR {vr:?}", time[j]);
+    }
+    let z = read_array(&out, "/compare/samples/z_risk").unwrap();
+    assert_eq!(z.shape(), &[6, 4, 200]);
+    assert!(read_attr(&out, "/compare", "reference")
+        .unwrap()
+        .contains("continuous-time"));
 }

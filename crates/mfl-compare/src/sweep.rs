@@ -313,7 +313,7 @@ pub struct GapTable {
     /// E(ρ_t) of the PDE at each time.
     pub pde_energy: Vec<f64>,
     /// V(ρ_t) = ∫U(θ,θ)dρ_t − ∬U dρ_t dρ_t: i.i.d. samples of ρ_t have E R_N − R = V/N
-    /// (computed when the coupled control variate is on; empty otherwise).
+    /// (squared loss; for other losses the same formula, without that meaning).
     pub pde_fluctuation: Vec<f64>,
     /// ρ_t of the PDE at each time.
     pub pde_density: Vec<Vec<f64>>,
@@ -948,15 +948,11 @@ pub fn gap_sweep_with(
     } else {
         None
     };
-    let pde_fluctuation: Vec<f64> = if coupled {
-        trace
-            .density
-            .iter()
-            .map(|rho| grid_fluctuation(eval, &pde.grid, rho))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let pde_fluctuation: Vec<f64> = trace
+        .density
+        .iter()
+        .map(|rho| grid_fluctuation(eval, &pde.grid, rho))
+        .collect();
     let mut recording = Recording::at(times.to_vec());
     if options.distances {
         recording = recording.with_positions();
