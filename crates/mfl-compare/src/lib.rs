@@ -8,6 +8,8 @@
 //!   numbers), gap(N, t) of the risk and the energy, with an exact control variate at t = 0;
 //! * [`adjoint`] — the adjoint (linear-response) control variate, exactly zero mean;
 //! * [`coupled`] — the coupled (McKean–Vlasov) control variate for t > 0;
+//! * [`discrete`] — the N = ∞ limit of the discrete-time (step η) particle scheme in 1D, for
+//!   the time-step bias R_{∞,η}(t) − R(ρ_t);
 //! * [`budget`] — the error budget: PDE grid error (Richardson) and time-step bias against the
 //!   gap at the largest N;
 //! * [`equilibrium`] — time-averaged gaps of R and E against the stationary density (T > 0);
@@ -21,6 +23,7 @@
 pub mod adjoint;
 pub mod budget;
 pub mod coupled;
+pub mod discrete;
 pub mod distance;
 pub mod equilibrium;
 pub mod error;
@@ -32,6 +35,7 @@ pub use budget::{
     error_budget, pde_richardson, time_step_bias, BudgetRow, PdeErrorEstimate, StepBias, MIN_SEEDS,
 };
 pub use coupled::{fluctuation, grid_fluctuation, CoupledCv, ResidualPath};
+pub use discrete::{euler_maruyama_law, euler_maruyama_limit, DiscreteLaw, DiscreteLimit};
 pub use distance::{sliced_w1_2d, w1_1d, w1_discrete};
 pub use equilibrium::Equilibrium;
 pub use error::CompareError;
