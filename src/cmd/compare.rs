@@ -6,14 +6,14 @@ use super::progress::Progress;
 use super::solve::{setup as solve_setup, snapshot_times};
 use super::{output_path, resolved_config, CmdResult};
 use mfl_compare::{
-    error_budget, gap_sweep_with, pde_richardson, time_step_bias, BudgetRow, Control, GapTable,
-    SweepOptions,
+    error_budget, exact_step_bias, gap_sweep_with, pde_richardson, time_step_bias, BudgetRow,
+    Control, GapTable, SweepOptions,
 };
 use mfl_io::config::{CompareCfg, Config};
 use mfl_io::h5::OutputFile;
 use mfl_io::record::{write_grid, SolveWriter};
 use mfl_io::{build, ConfigError};
-use mfl_particles::{Dynamics, Gradient, Init};
+use mfl_particles::{Dynamics, Gradient, Init, Temperature};
 use ndarray::{Array1, Array2};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -264,36 +264,47 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
             extra.push(format!("solver.dt={:e}", dt / 4.0));
         }
         let fine = solve_setup(&variant(&cfg, &extra)?, &base)?;
-        // η/2 on the same Brownian paths as the η runs (one bridge level) — valid when every
-        // η step is split into exactly two: a constant schedule and record times on the η grid
-        let half = dynamics(
-            &cfg,
-            &base,
-            n_max,
-            0.5 * cs.eta,
-            &pde.problem.grid,
-            &pde.rho0,
-        )?;
         let constant = cfg
             .particles
             .as_ref()
             .and_then(|p| p.schedule.as_deref())
             .is_none_or(|s| s == "constant");
-        let on_grid = cs.times.iter().all(|t| {
-            let k = t / cs.eta;
-            (k - k.round()).abs() <= 1e-9 * k.max(1.0)
-        });
-        let half = if constant && on_grid {
-            half.with_noise_halvings(1)?
+        // 1D, constant η and T, exact gradients: the exact N = ∞ limit of the discrete-time
+        // scheme gives the η bias without any particle rerun
+        let exact = pde.problem.grid.dim() == 1
+            && constant
+            && matches!(by_n[0].gradient, Gradient::Exact)
+            && by_n[0].temperature == Temperature::Constant(pde.problem.temperature);
+        if exact {
+            Some((fine, None))
         } else {
-            eprintln!(
-                "note: the η/2 rerun uses independent noise (the shared Brownian path needs a \
-                 constant step schedule and record times that are multiples of η), so its bias \
-                 estimate is noisier"
-            );
-            half
-        };
-        Some((fine, half))
+            // η/2 on the same Brownian paths as the η runs (one bridge level) — valid when
+            // every η step is split into exactly two: a constant schedule and record times on
+            // the η grid
+            let half = dynamics(
+                &cfg,
+                &base,
+                n_max,
+                0.5 * cs.eta,
+                &pde.problem.grid,
+                &pde.rho0,
+            )?;
+            let on_grid = cs.times.iter().all(|t| {
+                let k = t / cs.eta;
+                (k - k.round()).abs() <= 1e-9 * k.max(1.0)
+            });
+            let half = if constant && on_grid {
+                half.with_noise_halvings(1)?
+            } else {
+                eprintln!(
+                    "note: the η/2 rerun uses independent noise (the shared Brownian path needs a \
+                     constant step schedule and record times that are multiples of η), so its \
+                     bias estimate is noisier"
+                );
+                half
+            };
+            Some((fine, Some(half)))
+        }
     } else {
         None
     };
@@ -301,7 +312,8 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
     let out_path = output_path(path, out);
     let mut file = OutputFile::create(&out_path, "compare", &resolved_config(&cfg))?;
     write_grid(&file, &pde.problem.grid)?;
-    let runs = cs.ns.len() * cs.seeds.len() + if cs.cmp.budget { cs.seeds.len() } else { 0 };
+    let rerun = matches!(&budget_setup, Some((_, Some(_))));
+    let runs = cs.ns.len() * cs.seeds.len() + if rerun { cs.seeds.len() } else { 0 };
     let bar = Mutex::new(Progress::new(runs as f64, quiet, "compare"));
     let done = AtomicUsize::new(0);
     let tick = |n: usize, _seed: usize| {
@@ -330,10 +342,23 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
         let budget = match &budget_setup {
             Some((fine, half)) => {
                 let pe = pde_richardson(&table, &fine.problem, fine.rho0.clone(), &fine.opts)?;
-                let sb = time_step_bias(&table, half, &by_n[0].problem)?;
-                for i in 0..cs.seeds.len() {
-                    tick(n_max, i);
-                }
+                let sb = match half {
+                    Some(half) => {
+                        let sb = time_step_bias(&table, half, &by_n[0].problem)?;
+                        for i in 0..cs.seeds.len() {
+                            tick(n_max, i);
+                        }
+                        sb
+                    }
+                    None => exact_step_bias(
+                        &table,
+                        &by_n[0].problem,
+                        &pde.problem.grid,
+                        &pde.rho0,
+                        pde.problem.temperature,
+                        cs.eta,
+                    )?,
+                };
                 Some(error_budget(&table, &pe, &sb)?)
             }
             None => None,

@@ -4,7 +4,10 @@
 //! * PDE grid error ([`pde_richardson`]): R(ρ_t) on the grid h and on a grid refined ×2 per
 //!   axis; for a second-order scheme R_h − R = Ch² + …, so the error of R_h is
 //!   ≈ (4/3)|R_h − R_{h/2}| (2|R_h − R_{h/2}| at T = 0, where the SG flux is first-order upwind).
-//! * Time-step bias ([`time_step_bias`]): mean R_N at the step η (from the sweep) and at η/2,
+//! * Time-step bias, exactly ([`exact_step_bias`], 1D): the N = ∞ limit of the discrete-time
+//!   particle scheme ([`crate::discrete`]) against the PDE on the refined grid, signed, with the
+//!   two computations' error estimates as its se — no particle rerun at all.
+//! * Time-step bias, by rerun ([`time_step_bias`]): mean R_N at the step η (from the sweep) and at η/2,
 //!   largest N, the same seeds (common random numbers, so the difference has a small standard
 //!   error). Euler–Maruyama has weak order 1, so the bias of the η run is
 //!   ≈ 2|mean R_N(η) − mean R_N(η/2)|; both the raw difference and this estimate are reported,
@@ -79,15 +82,66 @@ pub struct StepBias {
     pub difference: f64,
     /// Standard error of the difference (from the paired per-seed differences).
     pub difference_se: f64,
-    /// 2|difference|: the estimated bias of the η runs (weak order 1).
+    /// The signed bias of the η runs: 2·difference for the η/2 rerun (weak order 1), the
+    /// difference itself for the exact discrete-time limit.
     pub bias: f64,
+    /// Whether `bias` is the exact discrete-time limit ([`exact_step_bias`]) rather than the
+    /// η/2 extrapolation.
+    pub exact: bool,
 }
 
 impl StepBias {
-    /// Standard error of `bias` = 2|difference|: 2·se(difference).
+    /// Standard error of `bias`: 2·se(difference) for the rerun; for the exact limit, the
+    /// error estimate of the two deterministic computations.
     pub fn bias_se(&self) -> f64 {
-        2.0 * self.difference_se
+        if self.exact {
+            self.difference_se
+        } else {
+            2.0 * self.difference_se
+        }
     }
+}
+
+/// The time-step bias without any particle rerun (1D grids, constant η and T, exact
+/// gradients), from the N = ∞ law of the Euler–Maruyama scheme
+/// ([`crate::discrete`], started from the particles' own initial law): with R_h its risk at step
+/// h, weak order 1 gives R_h = R_0 + a h + b h² + …, so three step sizes give the second-order
+/// extrapolation R_0 ≈ (8R_{η/4} − 6R_{η/2} + R_η)/3 and the bias of the η runs
+/// R_η − R_0 (signed). Its se is the difference from the first-order estimate
+/// 2(R_η − R_{η/2}) (the usual error estimate of an extrapolation) plus the discrete limit's
+/// own refinement error (refine 2 vs 4, ×6 for the extrapolation weights). Nothing here uses
+/// the PDE, so the PDE's grid error and the O(h²) difference between ρ₀ and the particles'
+/// cell-uniform initial law stay in `pde_error`.
+pub fn exact_step_bias(
+    table: &GapTable,
+    eval: &MeanField,
+    grid: &mfl_core::Grid,
+    rho0: &[f64],
+    temperature: f64,
+    eta: f64,
+) -> Result<Vec<StepBias>, CompareError> {
+    use crate::discrete::{euler_maruyama_law, euler_maruyama_limit};
+    let times = &table.times;
+    let r1 = euler_maruyama_limit(eval, grid, rho0, temperature, eta, times, 2)?;
+    let r2 = euler_maruyama_law(eval, grid, rho0, temperature, 0.5 * eta, times, 4)?;
+    let r4 = euler_maruyama_law(eval, grid, rho0, temperature, 0.25 * eta, times, 4)?;
+    Ok((0..times.len())
+        .map(|j| {
+            let (a, b, c) = (r1.risk[j], r2.risk[j], r4.risk[j]);
+            let r0 = (8.0 * c - 6.0 * b + a) / 3.0;
+            let bias = a - r0;
+            let first = 2.0 * (a - b);
+            StepBias {
+                time: times[j],
+                mean_eta: a,
+                mean_half: b,
+                difference: a - b,
+                difference_se: (bias - first).abs() + 6.0 * r1.risk_error[j],
+                bias,
+                exact: true,
+            }
+        })
+        .collect())
 }
 
 /// Rerun the largest N of `table` with `dynamics_half` (the same dynamics with η/2; give it
@@ -180,7 +234,8 @@ fn step_bias(t: f64, coarse: &[f64], half: &[f64]) -> StepBias {
         mean_half: crate::stats::mean(half),
         difference: d.mean,
         difference_se: d.se,
-        bias: 2.0 * d.mean.abs(),
+        bias: 2.0 * d.mean,
+        exact: false,
     }
 }
 
@@ -198,11 +253,14 @@ pub struct BudgetRow {
     pub gap_se: f64,
     /// The PDE grid error of R(ρ_t).
     pub pde_error: f64,
-    /// The time-step bias of R_N.
+    /// The time-step bias of R_N, signed (negative: the η runs' risk is too low).
     pub step_bias: f64,
-    /// Standard error of the bias estimate (2·se of the paired η − η/2 difference): a bias
-    /// below ~2 of these is not resolved from the seeds' noise.
+    /// Standard error of the bias estimate (2·se of the paired η − η/2 difference, or the
+    /// error estimate of the exact discrete-time limit): a bias below ~2 of these is not
+    /// resolved.
     pub step_bias_se: f64,
+    /// Whether the bias is the exact N = ∞ limit of the discrete-time scheme.
+    pub step_bias_exact: bool,
     /// Both errors ≤ |gap| / 10, |gap| ≥ 2 se, gaps of one sign at every N, and a slope fit.
     pub trustworthy: bool,
     /// Which error is too large and by how much (None when trustworthy).
@@ -234,7 +292,7 @@ pub fn error_budget(
             let (g, se) = table.row(i_n, j).best_gap_risk();
             let gap = g.abs();
             let limit = gap / 10.0;
-            let (pe, sb) = (pde_error[j].error, step_bias[j].bias);
+            let (pe, sb) = (pde_error[j].error, step_bias[j].bias.abs());
             let mut why = Vec::new();
             if !(gap >= 2.0 * se) {
                 why.push(format!(
@@ -275,8 +333,9 @@ pub fn error_budget(
                 gap_largest_n: gap,
                 gap_se: se,
                 pde_error: pe,
-                step_bias: sb,
+                step_bias: step_bias[j].bias,
                 step_bias_se: step_bias[j].bias_se(),
+                step_bias_exact: step_bias[j].exact,
                 trustworthy: warning.is_none(),
                 warning,
             }
