@@ -33,6 +33,10 @@ use rayon::prelude::*;
 /// Evaluation points per parallel task (rayon costs ~10 µs a call; see DESIGN.md §6).
 const CHUNK: usize = 256;
 
+/// Largest number of point–node pairs whose activations [`MeanField::self_gradient_into`]
+/// keeps (16 bytes each: 64 MiB).
+pub const TABLE_ENTRIES: usize = 1 << 22;
+
 /// A mean-field problem: unit, loss, data and ridge λ.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MeanField {
@@ -258,6 +262,42 @@ impl MeanField {
                     *pm = s + 0.5 * self.lambda * tm.iter().map(|v| v * v).sum::<f64>();
                 }
             });
+    }
+
+    /// One gradient evaluation of a point set on itself: f_k = Σ_m α_m σ(x_k; θ_m) into `f`,
+    /// r_k = ½w_k∂ℓ(y_k, f_k) into `r`, and Ψ(θ_m) and ∇_θΨ(θ_m) for that residual at the same
+    /// points — what a particle step needs. The same bits as [`MeanField::network_into`],
+    /// [`MeanField::residual_into`] and [`MeanField::potential_grad_of_residual_into`] in
+    /// turn; for tanh ridge units (and at most [`TABLE_ENTRIES`] point–node pairs) the
+    /// activations of the first pass are kept in `table` and reused, which halves the
+    /// transcendental work.
+    pub fn self_gradient_into(
+        &self,
+        mu: Measure,
+        f: &mut [f64],
+        r: &mut [f64],
+        psi: &mut [f64],
+        grad: ArrayViewMut2<f64>,
+        table: &mut ridge::Table,
+    ) {
+        if let Some(plan) = ridge::Plan::new(&self.unit, &self.data) {
+            let th = mu.theta.as_standard_layout();
+            let th = th.as_slice().expect("standard layout");
+            if plan.tables() && mu.len().saturating_mul(self.data.len()) <= TABLE_ENTRIES {
+                let alpha = mu.weight.as_standard_layout();
+                let mut grad = grad;
+                let g = grad
+                    .as_slice_mut()
+                    .expect("gradient output must be in standard layout");
+                plan.network_table(th, alpha.as_slice().expect("standard layout"), f, table);
+                self.residual_into(f, r);
+                plan.potential_from_table(r, th, self.lambda, psi, g, table);
+                return;
+            }
+        }
+        self.network_into(mu, f);
+        self.residual_into(f, r);
+        self.potential_grad_of_residual_into(r, mu.theta, psi, grad);
     }
 
     /// Ψ(θ; μ) at each row of `at`.
@@ -504,6 +544,110 @@ pub mod ridge {
             }
         }
 
+        /// Whether the tabled two-pass kernel ([`Plan::network_table`],
+        /// [`Plan::potential_from_table`]) applies: tanh units.
+        pub fn tables(&self) -> bool {
+            self.act == Activation::Tanh
+        }
+
+        /// [`Plan::network`] that also stores (tanh z, sech² z) of every (point, node) in
+        /// `table` (tiles of [`LANES`] points × Kc nodes), so that the potential and its
+        /// gradient for the resulting residual need no further transcendental:
+        /// [`Plan::potential_from_table`]. Same bits as [`Plan::network`] (the tanh is the
+        /// first output of [`tanh_sech2_inline`], identical to [`tanh_inline`]). tanh only.
+        pub fn network_table(
+            &self,
+            theta: &[f64],
+            alpha: &[f64],
+            out: &mut [f64],
+            table: &mut Table,
+        ) {
+            let (kc, dd) = (self.kc, self.theta_dim());
+            out.iter_mut().for_each(|v| *v = 0.0);
+            let n = alpha.len();
+            let tiles = n.div_ceil(LANES);
+            table.resize(tiles * kc);
+            if kc == 0 || n == 0 {
+                return;
+            }
+            let blocks = n.div_ceil(BLOCK);
+            let per_block = BLOCK / LANES * kc;
+            let mut partial = vec![0.0; blocks * kc];
+            let x = &self.x[..kc * self.d];
+            let p = self.param;
+            partial
+                .par_chunks_mut(kc)
+                .zip(table.value.par_chunks_mut(per_block))
+                .zip(table.slope.par_chunks_mut(per_block))
+                .enumerate()
+                .for_each(|(b, ((part, tv), ts))| {
+                    let (lo, hi) = (b * BLOCK, ((b + 1) * BLOCK).min(n));
+                    let (th, al) = (&theta[lo * dd..hi * dd], &alpha[lo..hi]);
+                    match (self.d, p == Param::WB) {
+                        (1, false) => net_tanh_table::<1, false>(x, p, th, al, part, tv, ts),
+                        (1, true) => net_tanh_table::<1, true>(x, p, th, al, part, tv, ts),
+                        (2, false) => net_tanh_table::<2, false>(x, p, th, al, part, tv, ts),
+                        _ => net_tanh_table::<2, true>(x, p, th, al, part, tv, ts),
+                    }
+                });
+            let f = &mut out[..kc];
+            f.copy_from_slice(&partial[..kc]);
+            for part in partial.chunks_exact(kc).skip(1) {
+                for (fk, p) in f.iter_mut().zip(part) {
+                    *fk += p;
+                }
+            }
+            if self.folded {
+                for i in 0..self.k / 2 {
+                    out[self.k - 1 - i] = -out[i];
+                }
+            }
+        }
+
+        /// [`Plan::potential`] with ∇Ψ, for the points `theta` whose (tanh, sech²) values
+        /// [`Plan::network_table`] stored: Ψ = c Σ_k coef_k t_k + reg, ∇Ψ by the same sums of
+        /// coef_k x_k s_k — pure multiply–adds, in the order of [`Plan::potential`], so the
+        /// same bits.
+        pub fn potential_from_table(
+            &self,
+            r: &[f64],
+            theta: &[f64],
+            lambda: f64,
+            psi: &mut [f64],
+            grad: &mut [f64],
+            table: &Table,
+        ) {
+            let (k, kc, d, dd) = (self.k, self.kc, self.d, self.theta_dim());
+            let coef: Vec<f64> = (0..kc)
+                .map(|i| {
+                    if self.folded && i < k / 2 {
+                        r[i] - r[k - 1 - i]
+                    } else {
+                        r[i]
+                    }
+                })
+                .collect();
+            let coefx: Vec<f64> = (0..kc * d).map(|i| coef[i / d] * self.x[i]).collect();
+            let nodes = Nodes {
+                x: &self.x[..kc * d],
+                coef: &coef,
+                coefx: &coefx,
+            };
+            let per_chunk = PSI_CHUNK / LANES * kc;
+            let p = self.param;
+            psi.par_chunks_mut(PSI_CHUNK)
+                .zip(grad.par_chunks_mut(PSI_CHUNK * dd))
+                .zip(theta.par_chunks(PSI_CHUNK * dd))
+                .zip(table.value.par_chunks(per_chunk))
+                .zip(table.slope.par_chunks(per_chunk))
+                .for_each(|((((ps, g), t), tv), ts)| match (self.d, p == Param::WB) {
+                    (1, false) => pot_table::<1, false>(&nodes, p, t, lambda, ps, g, tv, ts),
+                    (1, true) => pot_table::<1, true>(&nodes, p, t, lambda, ps, g, tv, ts),
+                    (2, false) => pot_table::<2, false>(&nodes, p, t, lambda, ps, g, tv, ts),
+                    _ => pot_table::<2, true>(&nodes, p, t, lambda, ps, g, tv, ts),
+                });
+        }
+
         fn network_block(&self, theta: &[f64], alpha: &[f64], part: &mut [f64]) {
             let x = &self.x[..self.kc * self.d];
             let p = self.param;
@@ -723,6 +867,238 @@ pub mod ridge {
                     if param == Param::WB {
                         g[D] = sb[l] + lambda * row[D];
                     }
+                }
+            }
+        }
+    }
+
+    /// (tanh z, sech² z) per tile of [`LANES`] points and node: entry `tile · Kc + k`.
+    #[derive(Debug, Clone, Default)]
+    pub struct Table {
+        value: Vec<[f64; LANES]>,
+        slope: Vec<[f64; LANES]>,
+    }
+
+    impl Table {
+        fn resize(&mut self, n: usize) {
+            self.value.resize(n, [0.0; LANES]);
+            self.slope.resize(n, [0.0; LANES]);
+        }
+
+        /// Bytes held.
+        pub fn bytes(&self) -> usize {
+            16 * LANES * self.value.len()
+        }
+    }
+
+    /// [`net_block`] for tanh that also stores (tanh z, sech² z) of every lane and node.
+    #[inline(always)]
+    fn net_block_table<const D: usize, const BIAS: bool>(
+        x: &[f64],
+        param: Param,
+        theta: &[f64],
+        alpha: &[f64],
+        part: &mut [f64],
+        tv: &mut [[f64; LANES]],
+        ts: &mut [[f64; LANES]],
+    ) {
+        let dd = D + usize::from(param != Param::W);
+        let kc = part.len();
+        let mut acc = vec![[0.0f64; LANES]; kc];
+        for (i, (th, al)) in theta
+            .chunks(LANES * dd)
+            .zip(alpha.chunks(LANES))
+            .enumerate()
+        {
+            let mut tile = Tile::<D>::load(param, th);
+            for (c, a) in tile.c.iter_mut().zip(al) {
+                *c *= a;
+            }
+            let (rv, rs) = (&mut tv[i * kc..(i + 1) * kc], &mut ts[i * kc..(i + 1) * kc]);
+            for (((xk, acck), vk), sk) in x
+                .chunks_exact(D)
+                .zip(acc.iter_mut())
+                .zip(rv.iter_mut())
+                .zip(rs.iter_mut())
+            {
+                let xk: &[f64; D] = xk.try_into().expect("D coordinates");
+                for l in 0..LANES {
+                    let z = tile.z::<BIAS>(l, xk);
+                    let (v, dv) = tanh_sech2_inline(z);
+                    vk[l] = v;
+                    sk[l] = dv;
+                    acck[l] = tile.c[l].mul_add(v, acck[l]);
+                }
+            }
+        }
+        for (p, a) in part.iter_mut().zip(&acc) {
+            let mut s = a[0];
+            for v in &a[1..] {
+                s += v;
+            }
+            *p = s;
+        }
+    }
+
+    /// [`net_block_table`], dispatched like [`net_tanh`].
+    fn net_tanh_table<const D: usize, const BIAS: bool>(
+        x: &[f64],
+        param: Param,
+        theta: &[f64],
+        alpha: &[f64],
+        part: &mut [f64],
+        tv: &mut [[f64; LANES]],
+        ts: &mut [[f64; LANES]],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2<const D: usize, const BIAS: bool>(
+            x: &[f64],
+            param: Param,
+            theta: &[f64],
+            alpha: &[f64],
+            part: &mut [f64],
+            tv: &mut [[f64; LANES]],
+            ts: &mut [[f64; LANES]],
+        ) {
+            net_block_table::<D, BIAS>(x, param, theta, alpha, part, tv, ts)
+        }
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        unsafe fn avx512<const D: usize, const BIAS: bool>(
+            x: &[f64],
+            param: Param,
+            theta: &[f64],
+            alpha: &[f64],
+            part: &mut [f64],
+            tv: &mut [[f64; LANES]],
+            ts: &mut [[f64; LANES]],
+        ) {
+            net_block_table::<D, BIAS>(x, param, theta, alpha, part, tv, ts)
+        }
+        match isa() {
+            // SAFETY: `isa` checked that the CPU has these features.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { avx512::<D, BIAS>(x, param, theta, alpha, part, tv, ts) },
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => unsafe { avx2::<D, BIAS>(x, param, theta, alpha, part, tv, ts) },
+            Isa::Generic => net_block_table::<D, BIAS>(x, param, theta, alpha, part, tv, ts),
+        }
+    }
+
+    /// [`pot_table_body`], dispatched like [`net_tanh`] (hardware FMA for `mul_add`).
+    #[allow(clippy::too_many_arguments)]
+    fn pot_table<const D: usize, const BIAS: bool>(
+        nodes: &Nodes,
+        param: Param,
+        theta: &[f64],
+        lambda: f64,
+        psi: &mut [f64],
+        grad: &mut [f64],
+        tv: &[[f64; LANES]],
+        ts: &[[f64; LANES]],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn avx2<const D: usize, const BIAS: bool>(
+            nodes: &Nodes,
+            param: Param,
+            theta: &[f64],
+            lambda: f64,
+            psi: &mut [f64],
+            grad: &mut [f64],
+            tv: &[[f64; LANES]],
+            ts: &[[f64; LANES]],
+        ) {
+            pot_table_body::<D, BIAS>(nodes, param, theta, lambda, psi, grad, tv, ts)
+        }
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn avx512<const D: usize, const BIAS: bool>(
+            nodes: &Nodes,
+            param: Param,
+            theta: &[f64],
+            lambda: f64,
+            psi: &mut [f64],
+            grad: &mut [f64],
+            tv: &[[f64; LANES]],
+            ts: &[[f64; LANES]],
+        ) {
+            pot_table_body::<D, BIAS>(nodes, param, theta, lambda, psi, grad, tv, ts)
+        }
+        match isa() {
+            // SAFETY: `isa` checked that the CPU has these features.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe {
+                avx512::<D, BIAS>(nodes, param, theta, lambda, psi, grad, tv, ts)
+            },
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => unsafe { avx2::<D, BIAS>(nodes, param, theta, lambda, psi, grad, tv, ts) },
+            Isa::Generic => {
+                pot_table_body::<D, BIAS>(nodes, param, theta, lambda, psi, grad, tv, ts)
+            }
+        }
+    }
+
+    /// [`pot_block`] with ∇Ψ from stored (tanh, sech²) values: the same sums in the same order.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn pot_table_body<const D: usize, const BIAS: bool>(
+        nodes: &Nodes,
+        param: Param,
+        theta: &[f64],
+        lambda: f64,
+        psi: &mut [f64],
+        grad: &mut [f64],
+        tv: &[[f64; LANES]],
+        ts: &[[f64; LANES]],
+    ) {
+        let dd = D + usize::from(param != Param::W);
+        let kc = nodes.coef.len();
+        for (i, (th, ps)) in theta
+            .chunks(LANES * dd)
+            .zip(psi.chunks_mut(LANES))
+            .enumerate()
+        {
+            let tile = Tile::<D>::load(param, th);
+            let mut s0 = [0.0f64; LANES];
+            let mut sj = [[0.0f64; LANES]; D];
+            let mut sb = [0.0f64; LANES];
+            let (rv, rs) = (&tv[i * kc..(i + 1) * kc], &ts[i * kc..(i + 1) * kc]);
+            for (((rk, rxk), vk), sk) in nodes
+                .coef
+                .iter()
+                .zip(nodes.coefx.chunks_exact(D))
+                .zip(rv)
+                .zip(rs)
+            {
+                for l in 0..LANES {
+                    let (v, dv) = (vk[l], sk[l]);
+                    s0[l] = rk.mul_add(v, s0[l]);
+                    for j in 0..D {
+                        sj[j][l] = rxk[j].mul_add(dv, sj[j][l]);
+                    }
+                    if BIAS {
+                        sb[l] = rk.mul_add(dv, sb[l]);
+                    }
+                }
+            }
+            for (l, (row, p)) in th.chunks_exact(dd).zip(ps.iter_mut()).enumerate() {
+                let reg = 0.5 * lambda * row.iter().map(|v| v * v).sum::<f64>();
+                let c = tile.c[l];
+                *p = c * s0[l] + reg;
+                let g = &mut grad[(i * LANES + l) * dd..(i * LANES + l + 1) * dd];
+                let off = usize::from(param == Param::AW);
+                if param == Param::AW {
+                    g[0] = s0[l] + lambda * row[0];
+                }
+                for j in 0..D {
+                    g[off + j] = c * sj[j][l] + lambda * row[off + j];
+                }
+                if param == Param::WB {
+                    g[D] = sb[l] + lambda * row[D];
                 }
             }
         }

@@ -224,3 +224,82 @@ fn results_do_not_depend_on_the_number_of_threads() {
     assert_eq!(p1, p2);
     assert_eq!(g1, g2);
 }
+
+/// `self_gradient_into` (the tabled kernel for tanh units: activations of the network pass
+/// reused for Ψ and ∇Ψ) gives the same bits as network → residual → potential-gradient, for
+/// every ridge layout, folded and unfolded data, 1 and 2 input dimensions, and point counts
+/// that are not multiples of the tile (8), the block (512) or the chunk (256).
+#[test]
+fn self_gradient_is_bit_identical_to_the_three_passes() {
+    use mfl_core::data::Data;
+    use mfl_core::functional::ridge::Table;
+    let mut s = 17u64;
+    let mut next = move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+    };
+    for act in [Activation::Tanh, Activation::Relu] {
+        for param in [Param::W, Param::AW, Param::WB] {
+            for d in [1usize, 2] {
+                for symmetric in [true, false] {
+                    let unit = Unit::Ridge {
+                        act,
+                        param,
+                        input_dim: d,
+                    };
+                    let inputs = if symmetric {
+                        Inputs::gauss_hermite(d, 12)
+                    } else {
+                        Inputs::gaussian_samples(d, 37, 5)
+                    };
+                    let k = inputs.x.nrows();
+                    let y = Array1::from_iter((0..k).map(|_| next()));
+                    let data = Data::new(inputs.x, y, inputs.w, 0.0).unwrap();
+                    let mf = MeanField::new(unit.clone(), Loss::Squared, data, 0.03).unwrap();
+                    let dd = unit.theta_dim();
+                    let mut table = Table::default();
+                    for n in [1usize, 13, 700] {
+                        let theta = Array2::from_shape_fn((n, dd), |_| 2.0 * next());
+                        let w = Array1::from_elem(n, 1.0 / n as f64);
+                        let mu = Measure::new(theta.view(), w.view());
+                        let (mut f1, mut r1) = (vec![0.0; k], vec![0.0; k]);
+                        let mut p1 = vec![0.0; n];
+                        let mut g1 = Array2::zeros((n, dd));
+                        mf.self_gradient_into(
+                            mu,
+                            &mut f1,
+                            &mut r1,
+                            &mut p1,
+                            g1.view_mut(),
+                            &mut table,
+                        );
+                        let (mut f2, mut r2) = (vec![0.0; k], vec![0.0; k]);
+                        let mut p2 = vec![0.0; n];
+                        let mut g2 = Array2::zeros((n, dd));
+                        mf.network_into(mu, &mut f2);
+                        mf.residual_into(&f2, &mut r2);
+                        mf.potential_grad_of_residual_into(
+                            &r2,
+                            theta.view(),
+                            &mut p2,
+                            g2.view_mut(),
+                        );
+                        let same = |a: &[f64], b: &[f64]| {
+                            a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+                        };
+                        let what =
+                            format!("{act:?} {param:?} d = {d} symmetric = {symmetric} N = {n}");
+                        assert!(same(&f1, &f2), "f: {what}");
+                        assert!(same(&p1, &p2), "Ψ: {what}");
+                        assert!(
+                            same(g1.as_slice().unwrap(), g2.as_slice().unwrap()),
+                            "∇Ψ: {what}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

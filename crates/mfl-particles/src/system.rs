@@ -14,6 +14,7 @@ use crate::martingale::MartingaleTap;
 use crate::rng::{key, stream_rng, Stream, BATCH, BATCH_STREAM};
 use crate::sampler::DataSampler;
 use crate::schedule::{StepSchedule, Temperature};
+use mfl_core::functional::ridge::Table;
 use mfl_core::{MeanField, Measure};
 use ndarray::{Array1, Array2, ArrayView2};
 use rand::RngExt;
@@ -225,6 +226,7 @@ pub struct ParticleSystem<'a> {
     r: Vec<f64>,
     psi: Vec<f64>,
     grad: Array2<f64>,
+    table: Table,
     tap: Option<Tap<'a>>,
 }
 
@@ -294,6 +296,7 @@ impl<'a> ParticleSystem<'a> {
             r: vec![0.0; kk],
             psi: vec![0.0; n],
             grad: Array2::zeros((n, dd)),
+            table: Table::default(),
             tap: None,
         })
     }
@@ -415,12 +418,15 @@ impl<'a> ParticleSystem<'a> {
                 &batch_problem
             }
         };
-        problem.network_into(
+        problem.self_gradient_into(
             Measure::new(self.theta.view(), self.weight.view()),
             &mut self.f,
+            &mut self.r,
+            &mut self.psi,
+            self.grad.view_mut(),
+            &mut self.table,
         );
-        problem.residual_into(&self.f, &mut self.r);
-        self.descend(problem, h, temperature, slot)
+        self.descend(problem, h, temperature, slot, true)
     }
 
     /// One step of the dynamics in a *given* field instead of the particles' own:
@@ -448,25 +454,29 @@ impl<'a> ParticleSystem<'a> {
         self.r.copy_from_slice(residual);
         let temperature = self.temperature_now();
         let slot = self.steps + 1;
-        self.descend(&dynamics.problem, h, temperature, slot)
+        self.descend(&dynamics.problem, h, temperature, slot, false)
     }
 
-    /// ∇Ψ from the residual in `self.r`, then the Euler–Maruyama update with the noise of
-    /// `slot`, the boundary map, the clock and the blow-up check.
+    /// ∇Ψ from the residual in `self.r` (unless `have_gradient`: already in `self.grad`),
+    /// then the Euler–Maruyama update with the noise of `slot`, the boundary map, the clock and
+    /// the blow-up check.
     fn descend(
         &mut self,
         problem: &MeanField,
         h: f64,
         temperature: f64,
         slot: u64,
+        have_gradient: bool,
     ) -> Result<(), ParticleError> {
         let dynamics = self.dynamics;
-        problem.potential_grad_of_residual_into(
-            &self.r,
-            self.theta.view(),
-            &mut self.psi,
-            self.grad.view_mut(),
-        );
+        if !have_gradient {
+            problem.potential_grad_of_residual_into(
+                &self.r,
+                self.theta.view(),
+                &mut self.psi,
+                self.grad.view_mut(),
+            );
+        }
         // the reference gradient of a minibatch tap: E[∇Ψ_batch | θ] on the full data
         if let Some(tap) = self.tap.as_mut() {
             if let Some(p) = tap.tap.reference {
