@@ -34,8 +34,10 @@ use rayon::prelude::*;
 const CHUNK: usize = 256;
 
 /// Largest number of point–node pairs whose activations [`MeanField::self_gradient_into`]
-/// keeps (16 bytes each: 64 MiB).
-pub const TABLE_ENTRIES: usize = 1 << 22;
+/// keeps (16 bytes each: 2 MiB, about one core's L2). Beyond it, streaming the table from
+/// memory (32 bytes per pair) costs about what recomputing tanh/sech² does, so the three
+/// passes are used (benches/README.md, "Tabled kernel").
+pub const TABLE_ENTRIES: usize = 1 << 17;
 
 /// A mean-field problem: unit, loss, data and ridge λ.
 #[derive(Debug, Clone, PartialEq)]
