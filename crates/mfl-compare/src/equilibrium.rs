@@ -81,7 +81,7 @@ impl Equilibrium {
             }
         };
         let refs: Vec<&[f64]> = risk_samples.iter().map(|v| v.as_slice()).collect();
-        let fit = jackknife_slope_fit(&table.ns, &table.seeds, &refs, pde_risk)
+        let fit = jackknife_slope_fit(&table.ns, &table.seeds, &refs, pde_risk, 0.5)
             .map_err(|e| e.to_string());
         Ok(Equilibrium {
             from,

@@ -41,7 +41,7 @@ pub use distance::{sliced_w1_2d, w1_1d, w1_discrete};
 pub use equilibrium::Equilibrium;
 pub use error::CompareError;
 pub use stats::{
-    fit_inverse_n, mean, sample_std, slope_fit, slope_fit_weighted, smoothed_se, std_error,
+    fit_inverse_n, mean, model_se, sample_std, slope_fit, slope_fit_weighted, std_error,
     t_quantile, SlopeFit, Summary,
 };
 pub use sweep::{

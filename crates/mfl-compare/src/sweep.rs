@@ -25,7 +25,7 @@ use crate::adjoint::{Adjoint, DensityPath, Functional};
 use crate::coupled::{grid_fluctuation, CoupledCv, ResidualPath};
 use crate::distance::{sliced_w1_2d, w1_1d};
 use crate::error::CompareError;
-use crate::stats::{fit_inverse_n, slope_fit_weighted, smoothed_se, t_quantile, SlopeFit, Summary};
+use crate::stats::{fit_inverse_n, model_se, slope_fit_weighted, t_quantile, SlopeFit, Summary};
 use mfl_core::{Grid, Loss, MeanField, Measure};
 use mfl_particles::{
     Dynamics, Gradient, Init, MartingaleRun, MartingaleTap, Recording, Trajectory,
@@ -193,6 +193,18 @@ impl GapRow {
             (Some(c), _) => c.variance_reduction_risk,
             (None, Some(c)) => c.variance_reduction,
             (None, None) => 1.0,
+        }
+    }
+
+    /// β of the estimator's standard error se ∝ N^{−β} ([`crate::stats::model_se`]): 1 when a
+    /// control variate removed the O(N^{-1/2}) fluctuation (adjoint at any t, the linear one at
+    /// t = 0), ½ otherwise (plain mean; the coupled control variate, whose gain does not grow
+    /// with N).
+    pub fn se_exponent(&self) -> f64 {
+        if self.adjoint.is_some() || self.control.is_some() {
+            1.0
+        } else {
+            0.5
         }
     }
 
@@ -366,27 +378,30 @@ impl GapTable {
         let samples: Vec<&[f64]> = (0..self.ns.len())
             .map(|i_n| self.row(i_n, i_t).best_risk_samples())
             .collect();
-        jackknife_slope_fit(&self.ns, &self.seeds, &samples, self.pde_risk[i_t]).map_err(|e| {
-            let why = match e {
-                CompareError::Invalid { why, .. } => why,
-                other => other.to_string(),
-            };
-            CompareError::invalid(format!("fit at t = {}", self.times[i_t]), why)
-        })
+        let beta = self.row(0, i_t).se_exponent();
+        jackknife_slope_fit(&self.ns, &self.seeds, &samples, self.pde_risk[i_t], beta).map_err(
+            |e| {
+                let why = match e {
+                    CompareError::Invalid { why, .. } => why,
+                    other => other.to_string(),
+                };
+                CompareError::invalid(format!("fit at t = {}", self.times[i_t]), why)
+            },
+        )
     }
 
     /// The fixed-slope fit gap = C/N of the risk at time index `i_t`: (C, se(C)).
     ///
-    /// C is [`fit_inverse_n`]'s estimate with weights 1/ŝ² in u = 1/N, ŝ the standard errors
-    /// smoothed across N ([`smoothed_se`]). Its standard error is
+    /// C is [`fit_inverse_n`]'s estimate with the model weights 1/ŝ² = N^{2β} in u = 1/N
+    /// ([`model_se`], β from [`GapRow::se_exponent`]) — weights that depend on no sample. Its standard error is
     /// taken over seeds: with common random numbers the gaps at different N are correlated
     /// (N = 16 uses the first 16 particles of N = 64, …), so the independent-points formula
     /// would be too small. C is linear in the per-seed values, C = mean_s C_s with
     /// C_s = Σ_i w_i u_i (v_{i,s} − R(ρ_t)) / Σ_i w_i u_i², and se(C) = std(C_s)/√S.
     pub fn inverse_n_fit(&self, i_t: usize) -> Result<(f64, f64), CompareError> {
-        let (n, g, s) = self.risk_gaps(i_t);
-        // weights from the smoothed se, so that no weight depends on its own point's noise
-        let s = smoothed_se(&n, &s);
+        let (n, g, _) = self.risk_gaps(i_t);
+        // model weights, so that no weight depends on the samples
+        let s = model_se(&n, self.row(0, i_t).se_exponent());
         let (c, _) = fit_inverse_n(&n, &g, &s)?;
         let coef: Vec<f64> = n
             .iter()
@@ -411,9 +426,9 @@ impl GapTable {
 
 /// gap ≈ C·N^s from per-seed values `samples[i_n][k]` (seed k, the same seeds for every N)
 /// against the mean-field value `reference`: the point estimate is the weighted least squares
-/// of log|gap| on log N with fixed weights (ĝ/ŝ)² (`fit_weights`: smoothed standard errors and
-/// the gaps of an unweighted pilot fit — weights from each point's own noisy se pull the fit
-/// towards samples that came out low), the standard errors of
+/// of log|gap| on log N with the model weights (ĝ/ŝ)² ∝ N^{2β−2} (gap ∝ 1/N, se ∝ N^{−β},
+/// β = `se_exponent`; see [`model_se`] for why no weight may depend on the samples), the
+/// standard errors of
 /// s and log|C| the delete-one jackknife over seeds, var = (S − 1)/S Σ_k (s_(k) − s̄)², which
 /// carries the covariance between the N's that common random numbers create; 95% intervals
 /// use the Student t with S − 1 degrees of freedom.
@@ -422,6 +437,7 @@ pub fn jackknife_slope_fit(
     seeds: &[u64],
     samples: &[&[f64]],
     reference: f64,
+    se_exponent: f64,
 ) -> Result<SlopeFit, CompareError> {
     let m = seeds.len();
     if m < 3 || samples.iter().any(|v| v.len() != m) || samples.len() != ns.len() {
@@ -433,11 +449,9 @@ pub fn jackknife_slope_fit(
     let n: Vec<f64> = ns.iter().map(|&v| v as f64).collect();
     let stats: Vec<Summary> = samples.iter().map(|v| Summary::of(v)).collect();
     let g: Vec<f64> = stats.iter().map(|s| s.mean - reference).collect();
-    let s: Vec<f64> = stats.iter().map(|s| s.se).collect();
-    // fixed weights for the fit and every jackknife replicate: smoothed se (see
-    // [`smoothed_se`]) and the gaps of a pilot unweighted fit, so that no weight depends on
-    // the noise of the point it weights
-    let w = fit_weights(&n, &g, &s)?;
+    // fixed weights for the fit and every jackknife replicate, from the model gap ∝ 1/N and
+    // se ∝ N^{−β}: w = (ĝ/ŝ)² ∝ N^{2β − 2} — no weight depends on the samples
+    let w: Vec<f64> = n.iter().map(|v| v.powf(2.0 * se_exponent - 2.0)).collect();
     let mut fit = slope_fit_weighted(&n, &g, &w)?;
     let totals: Vec<f64> = samples.iter().map(|v| v.iter().sum()).collect();
     let (mut slopes, mut icpts) = (Vec::with_capacity(m), Vec::with_capacity(m));
@@ -476,22 +490,6 @@ pub fn jackknife_slope_fit(
     fit.log_prefactor_se = se_c;
     fit.prefactor_ci95 = (c_lo.min(c_hi), c_lo.max(c_hi));
     Ok(fit)
-}
-
-/// The weights (ĝ_i/ŝ_i)² of the log–log fit: ŝ the smoothed standard errors
-/// ([`smoothed_se`]), ĝ the gaps of the unweighted log–log least-squares line (one sign needed).
-fn fit_weights(n: &[f64], g: &[f64], s: &[f64]) -> Result<Vec<f64>, CompareError> {
-    let ones = vec![1.0; n.len()];
-    // unweighted pilot: weights 1 ⇔ se_i = |g_i|
-    let pilot = slope_fit_weighted(n, g, &ones)?;
-    let ss = smoothed_se(n, s);
-    Ok(n.iter()
-        .zip(&ss)
-        .map(|(ni, si)| {
-            let gi = pilot.prefactor.abs() * ni.powf(pilot.slope);
-            (gi / si).powi(2)
-        })
-        .collect())
 }
 
 /// What a sweep takes from the PDE run.

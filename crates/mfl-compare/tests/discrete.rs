@@ -358,14 +358,18 @@ fn bad_input_is_an_error_not_a_panic() {
         4,
     ));
     assert!(e.contains("1D"), "{e}");
-    // a step of 2·10⁻⁹η at T = 10⁻⁶ has σ = 6e-9: its quadrature would need 5e8 points
+    // a remainder below 10⁻⁶η (floating-point residue) is not stepped: the law at 2·10⁻⁹η is
+    // the initial one
+    let at0 = euler_maruyama_law(&mf, &grid, &rho0, 1e-6, 0.01, &[0.0, 2e-11], 4).unwrap();
+    assert_eq!(at0.risk[0], at0.risk[1]);
+    // a real step of 10⁻⁵η at T = 10⁻⁸ has σ = 4.5e-8: its quadrature would need ~7e7 points
     let e = ok(euler_maruyama_law(
         &mf,
         &grid,
         &rho0,
-        1e-6,
+        1e-8,
         0.01,
-        &[2e-11],
+        &[1e-7],
         4,
     ));
     assert!(e.contains("multiples of η"), "{e}");
