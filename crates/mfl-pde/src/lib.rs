@@ -18,7 +18,9 @@
 //!   O(M log M), used by both schemes ([`mean_field_potential`] picks it automatically);
 //! * [`diagnostics`] — mass, risk, free energy, entropy, moments, dissipation, Gibbs residual;
 //! * [`driver`] — the time loop, blow-up detection and the [`driver::Observer`] interface;
-//! * [`histogram`] — particles binned to a grid density.
+//! * [`histogram`] — particles binned to a grid density;
+//! * [`stationary`] — stationary states e^{−Ψ(·;ρ)/T}/Z by Anderson-accelerated fixed-point
+//!   iteration, temperature continuation, and the slowest mode of the linearised scheme.
 //!
 //! Nothing here knows about files, configurations or terminals.
 
@@ -31,6 +33,7 @@ pub mod flux;
 pub mod histogram;
 pub mod potential;
 pub mod spectral;
+pub mod stationary;
 pub mod stepper;
 
 pub use convolution::{mean_field_potential, ConvolutionPotential, Interaction};
@@ -40,4 +43,5 @@ pub use error::PdeError;
 pub use histogram::histogram;
 pub use potential::{Energy, FixedPotential, MeanFieldPotential, PotentialField};
 pub use spectral::{PositivityFilter, SpectralEtdrk4};
+pub use stationary::{stationary, Stationary, StationaryOptions};
 pub use stepper::{ExplicitSsprk3, ImplicitSg, Stepper};
