@@ -41,6 +41,21 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Solve for the stationary state ρ* = e^{−Ψ(θ; ρ*)/T}/Z on the config's grid directly
+    /// (Anderson-accelerated fixed point on Ψ; the discrete Gibbs state of the FV scheme),
+    /// for `problem.temperature` or each of `stationary.temperatures` in turn (warm-started).
+    ///
+    /// Prints per T the iterations, the Gibbs residual, F(ρ*), R(ρ*), the entropy and the
+    /// predicted asymptotic rate 2κ of F(ρ_t) − F(ρ*) (κ the slowest eigenvalue of the
+    /// linearised scheme, by Lanczos); writes /stationary/* into HDF5. Exits non-zero when a
+    /// temperature does not converge, with the best iterate written and status = failed.
+    Stationary {
+        /// The TOML config (needs [grid]; [stationary] and [init] optional).
+        config: PathBuf,
+        /// Output file (default: the config's name with .h5, in the current directory).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Simulate the N-neuron network under noisy SGD (mean-field Langevin particles) for
     /// several seeds, recording R_N at the output times, and write /particles into HDF5.
     Particles {

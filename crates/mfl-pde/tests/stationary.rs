@@ -145,14 +145,23 @@ fn ornstein_uhlenbeck_rate_is_twice_the_spectral_gap() {
         let err = r / (2.0 * l) - 1.0;
         let predicted = -24.0 / (n * n) as f64;
         assert!(err.abs() < 1e-3, "λ = {l}: 2κ = {r}");
-        assert!((err / predicted - 1.0).abs() < 0.05, "error {err:e} vs {predicted:e}");
+        assert!(
+            (err / predicted - 1.0).abs() < 0.05,
+            "error {err:e} vs {predicted:e}"
+        );
     }
     let r = ou_rate(&[1.0, 2.5], 0.3, &[200, 40]);
     assert!((r / 2.0 - 1.0).abs() < 1e-3, "2D: 2κ = {r}");
 }
 
 /// The long implicit FV run of `field` from the uniform density: (F, Gibbs residual) at t_end.
-fn time_run(grid: &Grid, field: Box<dyn PotentialField>, t: f64, t_end: f64, dt: f64) -> (f64, f64) {
+fn time_run(
+    grid: &Grid,
+    field: Box<dyn PotentialField>,
+    t: f64,
+    t_end: f64,
+    dt: f64,
+) -> (f64, f64) {
     let p = FvProblem::new(grid.clone(), t, field).unwrap();
     let opts = RunOptions {
         t_end,
@@ -193,7 +202,10 @@ fn check_nonlinear(mf: MeanField, grid: Grid, t: f64, t_end: f64, dt: f64) {
         d.free_energy,
         f_run
     );
-    assert!(res_run < 1e-6, "the time run is not stationary: {res_run:e}");
+    assert!(
+        res_run < 1e-6,
+        "the time run is not stationary: {res_run:e}"
+    );
     assert!(
         (d.free_energy - f_run).abs() <= 1e-10,
         "F* = {} vs {f_run}",
@@ -293,7 +305,12 @@ fn continuation_warm_starts_and_results_do_not_depend_on_threads() {
     assert_eq!(one.len(), 3);
     for (a, b) in one.iter().zip(&three) {
         assert!(a.state.converged);
-        assert!(a.state.rho.iter().zip(&b.state.rho).all(|(x, y)| x.to_bits() == y.to_bits()));
+        assert!(a
+            .state
+            .rho
+            .iter()
+            .zip(&b.state.rho)
+            .all(|(x, y)| x.to_bits() == y.to_bits()));
         let (ma, mb) = (a.mode.as_ref().unwrap(), b.mode.as_ref().unwrap());
         assert_eq!(ma.kappa.to_bits(), mb.kappa.to_bits());
         eprintln!(
@@ -328,7 +345,10 @@ fn no_convergence_returns_the_best_iterate_unconverged() {
     let s = stationary(&grid, &field, 0.05, &vec![0.0; grid.len()], &opts).unwrap();
     assert!(!s.converged);
     assert_eq!(s.history.len(), 4);
-    assert_eq!(s.residual, s.history.iter().copied().fold(f64::INFINITY, f64::min));
+    assert_eq!(
+        s.residual,
+        s.history.iter().copied().fold(f64::INFINITY, f64::min)
+    );
     let mass: f64 = s.rho.iter().sum::<f64>() * grid.cell_volume();
     assert!((mass - 1.0).abs() < 1e-14);
     // invalid input is an error, not a panic

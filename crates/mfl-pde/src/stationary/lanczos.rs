@@ -205,7 +205,11 @@ fn count_below(alpha: &[f64], beta: &[f64], x: f64) -> usize {
     let mut n = 0;
     let mut d = 1.0;
     for i in 0..alpha.len() {
-        let b2 = if i > 0 { beta[i - 1] * beta[i - 1] } else { 0.0 };
+        let b2 = if i > 0 {
+            beta[i - 1] * beta[i - 1]
+        } else {
+            0.0
+        };
         d = alpha[i] - x - if i > 0 { b2 / d } else { 0.0 };
         if d == 0.0 {
             d = -tiny;
@@ -226,7 +230,9 @@ pub fn smallest_eigenpair(alpha: &[f64], beta: &[f64]) -> (f64, Vec<f64>) {
         (if i > 0 { beta[i - 1].abs() } else { 0.0 })
             + (if i + 1 < n { beta[i].abs() } else { 0.0 })
     };
-    let mut lo = (0..n).map(|i| alpha[i] - off(i)).fold(f64::INFINITY, f64::min);
+    let mut lo = (0..n)
+        .map(|i| alpha[i] - off(i))
+        .fold(f64::INFINITY, f64::min);
     let mut hi = (0..n)
         .map(|i| alpha[i] + off(i))
         .fold(f64::NEG_INFINITY, f64::max);
@@ -322,11 +328,20 @@ mod tests {
             let (theta, v) = smallest_eigenpair(&alpha, &beta);
             let h = std::f64::consts::PI / (n + 1) as f64;
             let exact = 2.0 - 2.0 * h.cos();
-            assert!((theta - exact).abs() <= 1e-14, "n = {n}: {theta} vs {exact}");
-            let norm: f64 = (1..=n).map(|i| (i as f64 * h).sin().powi(2)).sum::<f64>().sqrt();
+            assert!(
+                (theta - exact).abs() <= 1e-14,
+                "n = {n}: {theta} vs {exact}"
+            );
+            let norm: f64 = (1..=n)
+                .map(|i| (i as f64 * h).sin().powi(2))
+                .sum::<f64>()
+                .sqrt();
             for (i, vi) in v.iter().enumerate() {
                 let e = ((i + 1) as f64 * h).sin() / norm;
-                assert!((vi.abs() - e).abs() < 1e-10, "n = {n}, i = {i}: {vi} vs {e}");
+                assert!(
+                    (vi.abs() - e).abs() < 1e-10,
+                    "n = {n}, i = {i}: {vi} vs {e}"
+                );
             }
         }
     }

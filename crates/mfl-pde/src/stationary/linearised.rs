@@ -80,8 +80,7 @@ impl Linearisation {
                 format!("{} / {} values for {m} cells", rho.len(), psi.len()),
             ));
         }
-        if rho.iter().any(|r| !(*r >= 0.0 && r.is_finite())) || psi.iter().any(|p| !p.is_finite())
-        {
+        if rho.iter().any(|r| !(*r >= 0.0 && r.is_finite())) || psi.iter().any(|p| !p.is_finite()) {
             return Err(PdeError::invalid(
                 "stationary state",
                 "ρ must be finite and ≥ 0, Ψ finite",
@@ -166,8 +165,7 @@ impl Linearisation {
                 for (d, c) in df.iter_mut().zip(&r.curvature) {
                     *d *= c;
                 }
-                r.mf0
-                    .potential_of_residual_into(df, r.centres.view(), out);
+                r.mf0.potential_of_residual_into(df, r.centres.view(), out);
             }
         }
     }

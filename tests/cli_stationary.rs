@@ -1,0 +1,193 @@
+//! `mfl stationary` end to end: the HDF5 layout and a round trip against the library, the
+//! stationary state being exactly stationary for `mfl solve` started from it, a run that does
+//! not converge (one error line naming the last residual, non-zero exit, best iterate written,
+//! status failed), and bad `[stationary]` keys rejected with one line naming the key.
+
+mod common;
+use common::{example, scratch};
+
+use mfl::io::h5::{read_array, read_attr, read_attr_f64};
+use std::process::Command;
+
+fn mfl() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mfl"))
+}
+
+const SHORT: [&str; 4] = [
+    "--set",
+    "grid.cells=[96]",
+    "--set",
+    "stationary.temperatures=[0.1, 0.05]",
+];
+
+#[test]
+fn stationary_writes_the_documented_layout_and_reads_back_equal() {
+    let out = scratch("st.h5");
+    let o = mfl()
+        .args(["stationary", "--quiet"])
+        .arg(example("stationary_1d.toml"))
+        .args(SHORT)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("T = 0.05: converged"), "{stdout}");
+    assert!(stdout.contains("predicted rate of F − F*: 2κ"), "{stdout}");
+    assert_eq!(read_attr(&out, "/", "status").unwrap(), "complete");
+    assert_eq!(read_attr(&out, "/", "command").unwrap(), "stationary");
+    let temps = read_array(&out, "/stationary/temperature").unwrap();
+    assert_eq!(temps.as_slice().unwrap(), &[0.1, 0.05]);
+    let dens = read_array(&out, "/stationary/density").unwrap();
+    assert_eq!(dens.shape(), &[2, 96]);
+    assert_eq!(
+        read_array(&out, "/stationary/slow_mode").unwrap().shape(),
+        &[2, 96]
+    );
+    let res = read_array(&out, "/stationary/residual").unwrap();
+    assert!(res.iter().all(|r| *r <= 1e-12), "{res:?}");
+    let hist = read_array(&out, "/stationary/history/residual").unwrap();
+    let iters = read_array(&out, "/stationary/iterations").unwrap();
+    assert_eq!(hist.len() as f64, iters.sum() + 2.0);
+    let f = read_array(&out, "/stationary/free_energy").unwrap();
+    assert_eq!(read_attr_f64(&out, "/", "f_star").unwrap(), f[1]);
+    let rate = read_array(&out, "/stationary/rate").unwrap();
+    assert!(rate.iter().all(|r| *r > 0.0 && r.is_finite()));
+
+    // the library, driven with the same resolved config, gives the same bits
+    let sets: Vec<String> = vec![
+        "grid.cells=[96]".into(),
+        "stationary.temperatures=[0.1, 0.05]".into(),
+    ];
+    let cfg = mfl::io::build::load(&example("stationary_1d.toml"), &sets).unwrap();
+    let s = mfl::cmd::stationary::setup(&cfg, &example("")).unwrap();
+    let pts = mfl::pde::stationary::continuation(
+        &s.grid,
+        s.field.as_ref(),
+        Some(&s.mf),
+        &s.settings.temperatures,
+        &s.psi0,
+        &s.settings.opts,
+        s.settings.rates.as_ref(),
+        &mut |_| Ok(()),
+    )
+    .unwrap();
+    let last: Vec<f64> = dens
+        .index_axis(ndarray::Axis(0), 1)
+        .iter()
+        .copied()
+        .collect();
+    assert_eq!(last, pts[1].state.rho);
+    assert_eq!(
+        rate[1].to_bits(),
+        pts[1].mode.as_ref().unwrap().rate.to_bits()
+    );
+}
+
+#[test]
+fn the_stationary_state_is_stationary_for_mfl_solve() {
+    // ρ* written by `mfl stationary` as the initial density of `mfl solve` (init kind =
+    // "snapshot" reads /density, so copy it there through the library), then F stays at F*.
+    let out = scratch("st_solve.h5");
+    let o = mfl()
+        .args(["stationary", "--quiet"])
+        .arg(example("stationary_1d.toml"))
+        .args(SHORT)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let f_star = read_attr_f64(&out, "/", "f_star").unwrap();
+    let sets: Vec<String> = vec![
+        "grid.cells=[96]".into(),
+        "problem.temperature=0.05".into(),
+        "solver.t_end=20.0".into(),
+        "solver.dt=1.0".into(),
+    ];
+    let cfg = mfl::io::build::load(&example("stationary_1d.toml"), &sets).unwrap();
+    let mut setup = mfl::cmd::solve::setup(&cfg, &example("")).unwrap();
+    let dens = read_array(&out, "/stationary/density").unwrap();
+    setup.rho0 = dens
+        .index_axis(ndarray::Axis(0), 1)
+        .iter()
+        .copied()
+        .collect();
+    let mut rec = mfl::pde::Recorder::default();
+    mfl::pde::solve(&setup.problem, setup.rho0, &setup.opts, &mut rec).unwrap();
+    for d in &rec.diagnostics {
+        // F_h at ρ* is stationary to round-off of F (≈ 1e-15 relative per step)
+        assert!(
+            (d.free_energy - f_star).abs() < 1e-13,
+            "t = {}: {}",
+            d.t,
+            d.free_energy
+        );
+        assert!(
+            d.gibbs_residual < 1e-11,
+            "t = {}: {}",
+            d.t,
+            d.gibbs_residual
+        );
+    }
+}
+
+#[test]
+fn no_convergence_is_one_line_naming_the_residual_and_a_failed_file() {
+    let out = scratch("st_fail.h5");
+    let o = mfl()
+        .args(["stationary", "--quiet"])
+        .arg(example("stationary_1d.toml"))
+        .args(SHORT)
+        .args(["--set", "stationary.max_iter=3", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("not converged at T = 0.1"), "{err}");
+    assert!(err.contains("last residual"), "{err}");
+    let status = read_attr(&out, "/", "status").unwrap();
+    assert!(status.starts_with("failed: not converged"), "{status}");
+    // the best iterate is written, labelled not converged
+    assert_eq!(
+        read_array(&out, "/stationary/density").unwrap().shape(),
+        &[1, 96]
+    );
+    assert_eq!(read_array(&out, "/stationary/converged").unwrap()[0], 0.0);
+}
+
+#[test]
+fn bad_stationary_keys_are_rejected_naming_the_key() {
+    for (set, key) in [
+        ("stationary.tolerance=1e-9", "tolerance"),
+        ("stationary.damping=1.5", "stationary.damping"),
+        ("stationary.tol=0", "stationary.tol"),
+        (
+            "stationary.temperatures=[0.1, 0.2]",
+            "stationary.temperatures",
+        ),
+        (
+            "stationary.temperatures=[0.1, -0.2]",
+            "stationary.temperatures",
+        ),
+        ("stationary.krylov_dim=1", "stationary.krylov_dim"),
+        ("stationary.rate_tol=2", "stationary.rate_tol"),
+    ] {
+        for cmd in ["stationary", "check"] {
+            let mut c = mfl();
+            c.args([cmd, "--set", set])
+                .arg(example("stationary_1d.toml"));
+            if cmd == "stationary" {
+                c.args(["--quiet", "-o"]).arg(scratch("bad.h5"));
+            }
+            let o = c.output().unwrap();
+            assert!(!o.status.success(), "{cmd} {set}");
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(err.trim().lines().count(), 1, "{cmd} {set}: {err}");
+            assert!(err.contains(key), "{cmd} {set}: {err}");
+        }
+    }
+}
