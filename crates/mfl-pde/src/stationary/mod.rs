@@ -15,10 +15,12 @@
 //! ([`crate::flux`]), ρ* is exactly stationary for the finite-volume schemes: the FV solution
 //! converges to it, not to an approximation of it.
 //!
-//! **Safeguard.** An iterate whose residual is not finite or exceeds
-//! [`REJECT_FACTOR`] × the best residual so far is rejected: the history is cleared, the
-//! damping halved (down to [`MIN_DAMPING`]) and the next iterate is the damped Picard step from
-//! the best iterate. The best iterate is what is returned, converged or not.
+//! **Safeguard.** An iterate is rejected when its Gibbs residual is not finite or exceeds
+//! [`REJECT_FACTOR`] × the best so far, or when its fixed-point residual ‖G(Ψ) − Ψ‖₂ exceeds
+//! [`REJECT_FACTOR`] × the smallest so far (the Gibbs residual saturates at 2 — disjoint
+//! densities — far from the solution at low T, the Ψ residual does not). On rejection the
+//! history is cleared, the damping halved (down to [`MIN_DAMPING`]) and the next iterate is the
+//! damped Picard step from the best iterate. The best iterate is what is returned, converged or not.
 //!
 //! **Rates.** [`linearised`] is the exact linearisation of the semi-discrete SG scheme at ρ*,
 //! L = −K H (K the Onsager operator of the faces, H the Hessian of the discrete free energy);
@@ -177,6 +179,7 @@ pub fn stationary(
     let mut next = vec![0.0; m];
     let mut history = Vec::new();
     // best iterate: (x, G(x), ρ, residual, index)
+    let mut best_f = f64::INFINITY;
     let mut best: Option<(Vec<f64>, Vec<f64>, Vec<f64>, f64, usize)> = None;
     for k in 0..=opts.max_iter {
         gibbs_density(&x, temperature, vol, &mut rho);
@@ -193,6 +196,19 @@ pub fn stationary(
             f64::NAN
         };
         history.push(res);
+        let fnorm = if finite {
+            gx.iter()
+                .zip(&x)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f64>()
+                .sqrt()
+        } else {
+            f64::NAN
+        };
+        let rejected_f = !(fnorm <= REJECT_FACTOR * best_f);
+        if fnorm < best_f {
+            best_f = fnorm;
+        }
         let best_res = best.as_ref().map_or(f64::INFINITY, |b| b.3);
         if res.is_finite() && res < best_res {
             best = Some((x.clone(), gx.clone(), rho.clone(), res, k));
@@ -200,7 +216,7 @@ pub fn stationary(
         if res <= opts.tol || k == opts.max_iter || best.is_none() {
             break;
         }
-        let rejected = !res.is_finite() || res > REJECT_FACTOR * best_res;
+        let rejected = !res.is_finite() || res > REJECT_FACTOR * best_res || rejected_f;
         if rejected {
             let b = best.as_ref().expect("checked above");
             damping = (0.5 * damping).max(MIN_DAMPING);
