@@ -191,3 +191,75 @@ fn bad_stationary_keys_are_rejected_naming_the_key() {
         }
     }
 }
+
+/// Stops a time run at the first diagnostics record with Gibbs residual ≤ the target.
+struct StopAt {
+    target: f64,
+    reached: Option<f64>,
+}
+
+impl mfl::pde::Observer for StopAt {
+    fn diagnostics(&mut self, d: &mfl::pde::Diagnostics) -> Result<(), String> {
+        if d.gibbs_residual <= self.target {
+            self.reached = Some(d.t);
+            return Err("reached".into());
+        }
+        Ok(())
+    }
+}
+
+/// benches/README.md "Stationary states": wall time to Gibbs residual 1e-10 by the fixed point
+/// vs by implicit time stepping (residual checked every 10 steps) on the same grid.
+/// `cargo test --release --test cli_stationary -- --ignored --nocapture time_to_residual`
+#[test]
+#[ignore]
+fn time_to_residual_1e10_stationary_vs_time_stepping() {
+    use std::time::Instant;
+    let target = 1e-10;
+    for (name, t, dts) in [
+        ("stationary_1d.toml", 0.02, vec![0.05, 0.5, 2.0]),
+        ("two_layer_2d.toml", 0.01, vec![0.2, 1.0, 2.0]),
+    ] {
+        let sets = vec![
+            format!("problem.temperature={t}"),
+            format!("stationary.temperatures=[{t}]"),
+            format!("stationary.tol={target}"),
+        ];
+        let cfg = mfl::io::build::load(&example(name), &sets).unwrap();
+        let s = mfl::cmd::stationary::setup(&cfg, &example("")).unwrap();
+        let t0 = Instant::now();
+        let st =
+            mfl::pde::stationary(&s.grid, s.field.as_ref(), t, &s.psi0, &s.settings.opts).unwrap();
+        let t_fp = t0.elapsed().as_secs_f64();
+        assert!(st.converged);
+        eprintln!(
+            "{name} T = {t} ({} cells): stationary {:.3} s ({} iterations, residual {:.1e})",
+            s.grid.len(),
+            t_fp,
+            st.evaluations - 1,
+            st.residual
+        );
+        for dt in dts {
+            let mut sets = sets.clone();
+            sets.push("solver.stepper=\"implicit\"".into());
+            sets.push(format!("solver.dt={dt}"));
+            sets.push("solver.t_end=100000.0".into());
+            sets.push("output.snapshots=0".into());
+            sets.push(format!("output.diagnostics_every={}", 10.0 * dt));
+            let cfg = mfl::io::build::load(&example(name), &sets).unwrap();
+            let setup = mfl::cmd::solve::setup(&cfg, &example("")).unwrap();
+            let mut stop = StopAt {
+                target,
+                reached: None,
+            };
+            let t0 = Instant::now();
+            let _ = mfl::pde::solve(&setup.problem, setup.rho0, &setup.opts, &mut stop);
+            let t_ts = t0.elapsed().as_secs_f64();
+            eprintln!(
+                "  implicit dt = {dt}: residual ≤ {target:e} at t = {:?} after {t_ts:.2} s: {:.0}× slower",
+                stop.reached,
+                t_ts / t_fp
+            );
+        }
+    }
+}

@@ -16,6 +16,7 @@
 //!   2/3-rule dealiasing, optional positivity filter); [`fft`] — the planned real FFTs;
 //! * [`convolution`] — Ψ of convolution-type problems (periodic unit, torus data) by FFT in
 //!   O(M log M), used by both schemes ([`mean_field_potential`] picks it automatically);
+//! * [`decay`] — the measured exponential rate of F(ρ_t) − F* with its window and interval;
 //! * [`diagnostics`] — mass, risk, free energy, entropy, moments, dissipation, Gibbs residual;
 //! * [`driver`] — the time loop, blow-up detection and the [`driver::Observer`] interface;
 //! * [`histogram`] — particles binned to a grid density;
@@ -25,6 +26,7 @@
 //! Nothing here knows about files, configurations or terminals.
 
 pub mod convolution;
+pub mod decay;
 pub mod diagnostics;
 pub mod driver;
 pub mod error;
@@ -37,6 +39,7 @@ pub mod stationary;
 pub mod stepper;
 
 pub use convolution::{mean_field_potential, ConvolutionPotential, Interaction};
+pub use decay::{fit_decay, DecayFit};
 pub use diagnostics::{diagnose, Diagnostics};
 pub use driver::{solve, FvProblem, NoObserver, Observer, Recorder, RunOptions, StepperChoice};
 pub use error::PdeError;

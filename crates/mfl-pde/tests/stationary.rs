@@ -360,3 +360,103 @@ fn no_convergence_returns_the_best_iterate_unconverged() {
     };
     assert!(stationary(&grid, &field, 0.05, &vec![0.0; grid.len()], &bad).is_err());
 }
+
+/// (t, F(t)) of a run of `field` from `rho0`, diagnostics every `every`.
+fn free_energy_series(
+    grid: &Grid,
+    field: Box<dyn PotentialField>,
+    t: f64,
+    rho0: Vec<f64>,
+    t_end: f64,
+    stepper: StepperChoice,
+    every: f64,
+) -> (Vec<f64>, Vec<f64>) {
+    let p = FvProblem::new(grid.clone(), t, field).unwrap();
+    let opts = RunOptions {
+        t_end,
+        stepper,
+        snapshot_times: vec![],
+        diagnostics_every: every,
+        dt_min: 0.0,
+    };
+    let mut rec = mfl_pde::Recorder::default();
+    solve(&p, rho0, &opts, &mut rec).unwrap();
+    (
+        rec.diagnostics.iter().map(|d| d.t).collect(),
+        rec.diagnostics.iter().map(|d| d.free_energy).collect(),
+    )
+}
+
+/// OU from an off-centre Gaussian by SSP-RK3: the fitted rate of F − F* (F* from the
+/// stationary solver) is 2λ up to the grid's O(h²) (6e-4 here) and the fit's own spread.
+#[test]
+fn ornstein_uhlenbeck_fitted_rate_is_twice_the_gap() {
+    let (l, t, n): (f64, f64, usize) = (1.0, 0.5, 100);
+    let half = 6.0 * (t / l).sqrt();
+    let grid = Grid::line(-half, half, n, Boundary::NoFlux).unwrap();
+    let field = FixedPotential::from_fn(&grid, |x| 0.5 * l * x[0] * x[0]).unwrap();
+    let s = stationary(
+        &grid,
+        &field,
+        t,
+        &vec![0.0; n],
+        &StationaryOptions::default(),
+    )
+    .unwrap();
+    let f_star = diagnose(&grid, &field, &s.rho, t, 0.0, 0.0, 0).free_energy;
+    let rho0 = mfl_core::Law::Gaussian(mfl_core::Gaussian::new(vec![1.0], vec![0.09]).unwrap())
+        .on_grid(&grid)
+        .unwrap();
+    let (ts, fs) = free_energy_series(
+        &grid,
+        Box::new(field),
+        t,
+        rho0,
+        16.0,
+        StepperChoice::Explicit { cfl: 0.5 },
+        0.05,
+    );
+    let fit = mfl_pde::fit_decay(&ts, &fs, f_star).unwrap();
+    eprintln!("OU fitted: {fit:?}");
+    assert!((fit.rate / (2.0 * l) - 1.0).abs() < 0.02, "{fit:?}");
+    assert!(fit.interval.0 <= fit.rate && fit.rate <= fit.interval.1);
+}
+
+/// The nonlinear 1D problem: the predicted asymptotic rate 2κ against the rate fitted to an
+/// implicit run (dt = 0.1: its own rate bias is 2ln(1 + κdt)/dt vs 2κ, −κdt/2 ≈ −0.2 %).
+#[test]
+fn nonlinear_1d_predicted_rate_matches_the_fitted_rate() {
+    let (mf, grid) = problem_1d();
+    let t = 0.05;
+    let field = MeanFieldPotential::new(mf.clone(), &grid).unwrap();
+    let s = stationary(
+        &grid,
+        &field,
+        t,
+        &vec![0.0; grid.len()],
+        &StationaryOptions::default(),
+    )
+    .unwrap();
+    let f_star = diagnose(&grid, &field, &s.rho, t, 0.0, 0.0, 0).free_energy;
+    let lin = Linearisation::new(&grid, t, &s.rho, &s.psi, Some(&mf)).unwrap();
+    let mode = slowest_mode(&lin, &EigenOptions::default()).unwrap();
+    let vol = grid.cell_volume();
+    let rho0 = vec![1.0 / (vol * grid.len() as f64); grid.len()];
+    let (ts, fs) = free_energy_series(
+        &grid,
+        Box::new(field),
+        t,
+        rho0,
+        500.0,
+        StepperChoice::Implicit { dt: 0.1 },
+        1.0,
+    );
+    let fit = mfl_pde::fit_decay(&ts, &fs, f_star).unwrap();
+    eprintln!("nonlinear 1D: predicted 2κ = {}, fitted {fit:?}", mode.rate);
+    // observed −0.18 %, the implicit scheme's own bias; the issue asks for 5 %
+    assert!(
+        (fit.rate / mode.rate - 1.0).abs() < 0.01,
+        "{fit:?} vs {}",
+        mode.rate
+    );
+}
