@@ -263,3 +263,57 @@ fn time_to_residual_1e10_stationary_vs_time_stepping() {
         }
     }
 }
+
+/// The predicted slow mode y is what the scheme does: started at ρ* + εy, the FV run's
+/// F − F* decays at the predicted 2κ (temperature_sweep.toml at T = 0.2, implicit dt = 0.01:
+/// its own bias −κdt ≈ −0.2 %).
+#[test]
+fn a_run_started_on_the_slow_mode_decays_at_the_predicted_rate() {
+    let t = 0.2;
+    let sets = vec![
+        format!("problem.temperature={t}"),
+        format!("stationary.temperatures=[{t}]"),
+        "solver.t_end=40.0".into(),
+        "output.diagnostics_every=0.1".into(),
+        "output.snapshots=0".into(),
+    ];
+    let cfg = mfl::io::build::load(&example("temperature_sweep.toml"), &sets).unwrap();
+    let s = mfl::cmd::stationary::setup(&cfg, &example("")).unwrap();
+    let pts = mfl::pde::stationary::continuation(
+        &s.grid,
+        s.field.as_ref(),
+        Some(&s.mf),
+        &s.settings.temperatures,
+        &s.psi0,
+        &s.settings.opts,
+        s.settings.rates.as_ref(),
+        &mut |_| Ok(()),
+    )
+    .unwrap();
+    let p = &pts[0];
+    let mode = p.mode.as_ref().unwrap();
+    // ε so that ρ* + εy ≥ ρ*/2
+    let ratio = p
+        .state
+        .rho
+        .iter()
+        .zip(&mode.vector)
+        .map(|(r, y)| y.abs() / r)
+        .fold(0.0f64, f64::max);
+    let eps = 0.5 / ratio;
+    let mut setup = mfl::cmd::solve::setup(&cfg, &example("")).unwrap();
+    setup.rho0 = p
+        .state
+        .rho
+        .iter()
+        .zip(&mode.vector)
+        .map(|(r, y)| r + eps * y)
+        .collect();
+    let mut rec = mfl::pde::Recorder::default();
+    mfl::pde::solve(&setup.problem, setup.rho0, &setup.opts, &mut rec).unwrap();
+    let ts: Vec<f64> = rec.diagnostics.iter().map(|d| d.t).collect();
+    let fs: Vec<f64> = rec.diagnostics.iter().map(|d| d.free_energy).collect();
+    let fit = mfl::pde::fit_decay(&ts, &fs, p.diagnostics.free_energy).unwrap();
+    eprintln!("predicted 2κ = {}, fitted {fit:?}", mode.rate);
+    assert!((fit.rate / mode.rate - 1.0).abs() < 0.01);
+}
