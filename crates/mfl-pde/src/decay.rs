@@ -38,7 +38,7 @@ fn line(p: &[(f64, f64)]) -> Option<(f64, f64)> {
     let ml = p.iter().map(|q| q.1.ln()).sum::<f64>() / n;
     let sxx: f64 = p.iter().map(|q| (q.0 - mt).powi(2)).sum();
     let sxy: f64 = p.iter().map(|q| (q.0 - mt) * (q.1.ln() - ml)).sum();
-    if !(sxx > 0.0) {
+    if sxx.is_nan() || sxx <= 0.0 {
         return None;
     }
     let slope = sxy / sxx;

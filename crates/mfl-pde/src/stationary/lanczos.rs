@@ -291,7 +291,7 @@ fn solve_shifted(alpha: &[f64], beta: &[f64], theta: f64, scale: f64, b: &mut [f
             d[i + 1] = temp - fact * d[i + 1];
             if i + 2 < n {
                 du2[i] = du[i + 1];
-                du[i + 1] = -fact * du[i + 1];
+                du[i + 1] *= -fact;
             }
             swap[i] = true;
         }

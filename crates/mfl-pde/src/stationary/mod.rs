@@ -115,6 +115,9 @@ pub struct Stationary {
     pub damping: f64,
 }
 
+/// The best iterate so far: (Ψ_k, G(Ψ_k), ρ_k = g(Ψ_k), residual, k).
+type Best = (Vec<f64>, Vec<f64>, Vec<f64>, f64, usize);
+
 /// ρ = g(Ψ) = e^{−(Ψ − min Ψ)/T} / Σ_m e^{−(Ψ_m − min Ψ)/T}|cell| into `rho` (fixed order).
 pub fn gibbs_density(psi: &[f64], temperature: f64, cell_volume: f64, rho: &mut [f64]) {
     let pmin = psi.iter().fold(f64::INFINITY, |a, &b| a.min(b));
@@ -180,7 +183,7 @@ pub fn stationary(
     let mut history = Vec::new();
     // best iterate: (x, G(x), ρ, residual, index)
     let mut best_f = f64::INFINITY;
-    let mut best: Option<(Vec<f64>, Vec<f64>, Vec<f64>, f64, usize)> = None;
+    let mut best: Option<Best> = None;
     for k in 0..=opts.max_iter {
         gibbs_density(&x, temperature, vol, &mut rho);
         field.potential(&rho, &mut gx);
@@ -205,7 +208,7 @@ pub fn stationary(
         } else {
             f64::NAN
         };
-        let rejected_f = !(fnorm <= REJECT_FACTOR * best_f);
+        let rejected_f = fnorm.is_nan() || fnorm > REJECT_FACTOR * best_f;
         if fnorm < best_f {
             best_f = fnorm;
         }
