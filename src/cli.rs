@@ -101,10 +101,13 @@ pub enum Command {
     /// What is drawn depends on what the files hold: `density.png` from /density (ρ at a few
     /// times: lines in 1D, heatmaps with a colour bar in 2D); `energy.png` from /diagnostics
     /// (R(t) and F(t), plus F − F* on a log axis with the fitted exponential rate when F* is
-    /// known: the file's `f_star` attribute, or the final F when the final Gibbs residual is
-    /// below 1e-5) and from /particles (R_N ± se); `particles.png` from /particles (final θ over
+    /// known: the file's `f_star` attribute — `mfl solve` at T > 0 stores the F of the discrete
+    /// Gibbs state — or the final F when the final Gibbs residual is below 1e-5) and from
+    /// /particles (R_N ± se); `particles.png` from /particles (final θ over
     /// ρ at the final time: histogram in 1D, scatter in 2D, paths when positions were recorded);
-    /// `gap.png` from /compare (|gap| ± se against N, log–log, fitted line and slope −1 guide).
+    /// `stationary.png` from /stationary (`mfl stationary`: R, F and the predicted rate 2κ against
+    /// T, and in 1D the densities ρ*_T); `gap.png` from /compare (|gap| ± se against N,
+    /// log–log, fitted line and slope −1 guide).
     /// With several files, energy curves of all share one figure, and a particles file is
     /// drawn over the density of a solve file given with it. Prints the written paths.
     Plot {

@@ -83,6 +83,19 @@ fn stationary_writes_the_documented_layout_and_reads_back_equal() {
         rate[1].to_bits(),
         pts[1].mode.as_ref().unwrap().rate.to_bits()
     );
+
+    // `mfl plot` draws R, F and 2κ against T
+    let dir = scratch("st_plots");
+    let o = mfl()
+        .args(["plot", "--quiet"])
+        .arg(&out)
+        .arg("-o")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let png = std::fs::read(dir.join("stationary.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
 }
 
 #[test]
