@@ -108,8 +108,9 @@ pub enum Command {
     /// `stationary.png` from /stationary (`mfl stationary`: R, F and the predicted rate 2κ against
     /// T, and in 1D the densities ρ*_T); `gap.png` from /compare (|gap| ± se against N,
     /// log–log, fitted line and slope −1 guide).
-    /// With several files, energy curves of all share one figure, and a particles file is
-    /// drawn over the density of a solve file given with it. Prints the written paths.
+    /// With several files, energy curves of all share one figure (an `mfl stationary` file adds
+    /// its predicted rate 2κ at the run's T to the legend), and a particles file is drawn over
+    /// the density of a solve file given with it. Prints the written paths.
     Plot {
         /// HDF5 files written by mfl (the first one names the default directory).
         #[arg(required = true, num_args = 1..)]

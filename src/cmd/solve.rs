@@ -386,7 +386,7 @@ const F_STAR_MAX_ITER: usize = 300;
 /// At T > 0: F* = F(ρ*) of the discrete Gibbs state (`mfl stationary`'s fixed point, started
 /// from Ψ of the final density) as the root attribute `f_star`, and the exponential fit of
 /// F(ρ_t) − F* ([`mfl_pde::fit_decay`]) as attributes of `/diagnostics`: `decay_rate`,
-/// `decay_rate_lo`, `decay_rate_hi` (the half-window interval), `decay_window_start`,
+/// `decay_intercept` (a in F − F* ≈ e^{a − κt}), `decay_rate_lo`, `decay_rate_hi` (the half-window interval), `decay_window_start`,
 /// `decay_window_end`. Nothing is written when the fixed point does not reach 1e-12 within
 /// [`F_STAR_MAX_ITER`] updates or the run has no asymptotic window.
 fn write_decay(
@@ -415,6 +415,7 @@ fn write_decay(
     let (t, f): (Vec<f64>, Vec<f64>) = series.iter().copied().unzip();
     if let Some(fit) = mfl_pde::fit_decay(&t, &f, f_star) {
         file.set_attr_f64("/diagnostics", "decay_rate", fit.rate)?;
+        file.set_attr_f64("/diagnostics", "decay_intercept", fit.intercept)?;
         file.set_attr_f64("/diagnostics", "decay_rate_lo", fit.interval.0)?;
         file.set_attr_f64("/diagnostics", "decay_rate_hi", fit.interval.1)?;
         file.set_attr_f64("/diagnostics", "decay_window_start", fit.window.0)?;

@@ -5,7 +5,7 @@
 //! | file holds | figure | contents |
 //! |---|---|---|
 //! | `/density` | `density.png` | 1D: ρ at selected times as lines; 2D: a heatmap per selected time, one colour bar |
-//! | `/diagnostics` | `energy.png` | R(t) and F(t) per run, R_N(t) ± se of particle runs; F − F* on a log axis when F* is known ([`Run::f_star`]) with the fitted exponential rate |
+//! | `/diagnostics` | `energy.png` | R(t) and F(t) per run, R_N(t) ± se of particle runs; F − F* on a log axis when F* is known ([`Run::f_star`]) with the fitted exponential rate (the fit `mfl solve` stored, else one made here) and, in the legend, the predicted 2κ of an `mfl stationary` file at the same T given with it |
 //! | `/particles` | `particles.png` | 1D: histogram of the final θ over ρ at the final time (and θ_i(t) paths with `/particles/positions`); 2D: scatter of the final θ over ρ, paths when recorded |
 //! | `/stationary` | `stationary.png` | R(ρ*_T), F(ρ*_T) and the predicted rate 2κ against T (`mfl stationary`); in 1D the densities ρ*_T |
 //! | `/compare` | `gap.png` | \|gap\| ± se against N on log–log axes per time, the fitted line and a slope −1 guide C/N |
