@@ -186,9 +186,10 @@ fn report(p: &StationaryPoint, tol: f64) {
     );
     if let Some(m) = &p.mode {
         println!(
-            "  predicted rate of F − F*: 2κ = {:.10e}   (κ = {:.10e} ± {:.1e}{}, {} Lanczos steps)",
+            "  predicted rate of F − F*: 2κ = {:.10e}   (κ = {:.10e}, error ≈ {:.1e}, bound {:.1e}{}, {} Lanczos steps)",
             m.rate,
             m.kappa,
+            m.error,
             m.bound,
             if m.converged { "" } else { ", NOT converged" },
             m.applications

@@ -88,8 +88,8 @@ impl Observer for SolveWriter<'_> {
 /// Writes the temperatures of `mfl stationary` into `/stationary/*`, one row per temperature
 /// as soon as it is computed (flushed): `temperature`, `density` [T, n0(, n1)], `free_energy`,
 /// `risk`, `energy`, `entropy`, `mass`, `residual`, `iterations`, `converged` (1/0), and when
-/// rates were computed `kappa`, `rate` (= 2κ, of F − F*), `rate_bound` (the a-posteriori bound
-/// on κ) and `slow_mode` [T, n0(, n1)] (NaN rows where not computed); the residual history of
+/// rates were computed `kappa`, `rate` (= 2κ, of F − F*), `rate_bound` (the rigorous
+/// a-posteriori bound on |κ − κ_exact|), `rate_error` (the gap-based estimate of it) and `slow_mode` [T, n0(, n1)] (NaN rows where not computed); the residual history of
 /// all temperatures concatenated in `history/residual` with `history/temperature`.
 pub struct StationaryWriter<'a> {
     pub out: &'a mut OutputFile,
@@ -126,13 +126,14 @@ impl<'a> StationaryWriter<'a> {
         o.append_scalar("/stationary/residual", s.residual)?;
         o.append_scalar("/stationary/iterations", (s.evaluations - 1) as f64)?;
         o.append_scalar("/stationary/converged", if s.converged { 1.0 } else { 0.0 })?;
-        let (kappa, bound, mode) = match &p.mode {
-            Some(m) => (m.kappa, m.bound, m.vector.clone()),
-            None => (f64::NAN, f64::NAN, vec![f64::NAN; s.rho.len()]),
+        let (kappa, bound, error, mode) = match &p.mode {
+            Some(m) => (m.kappa, m.bound, m.error, m.vector.clone()),
+            None => (f64::NAN, f64::NAN, f64::NAN, vec![f64::NAN; s.rho.len()]),
         };
         o.append_scalar("/stationary/kappa", kappa)?;
         o.append_scalar("/stationary/rate", 2.0 * kappa)?;
         o.append_scalar("/stationary/rate_bound", bound)?;
+        o.append_scalar("/stationary/rate_error", error)?;
         o.append("/stationary/slow_mode", frame(&mode).view())?;
         for r in &s.history {
             o.append_scalar("/stationary/history/residual", *r)?;

@@ -5,7 +5,7 @@
 //! (its Lipschitz constant scales like ‖U‖/T); warm-starting the next, lower temperature from
 //! Ψ*(T_prev) keeps the iteration inside the basin where Anderson acceleration converges fast.
 
-use super::lanczos::{slowest_mode, EigenOptions, SlowMode};
+use super::lanczos::{slowest_mode_from, EigenOptions, SlowMode};
 use super::linearised::Linearisation;
 use super::{stationary, Stationary, StationaryOptions};
 use crate::diagnostics::{diagnose, Diagnostics};
@@ -28,6 +28,7 @@ pub struct StationaryPoint {
 /// Stationary states at each temperature of `temperatures` in turn (the first started from
 /// `psi0`, each later one from the previous state's Ψ iterate). `mf` is the problem behind
 /// `field` for the rates' DΨ (None for a fixed potential); `rates` asks for [`slowest_mode`].
+/// The Lanczos iteration at each temperature starts from the previous temperature's mode.
 /// `each` sees every point as soon as it is computed (an `Err` stops the continuation with
 /// [`PdeError::Observer`]). The continuation stops after the first state that does not
 /// converge; it is the last point returned.
@@ -50,7 +51,11 @@ pub fn continuation(
         let mode = match rates {
             Some(eo) if state.converged => {
                 let lin = Linearisation::new(grid, t, &state.rho, &state.psi, mf)?;
-                Some(slowest_mode(&lin, eo)?)
+                let guess = out
+                    .last()
+                    .and_then(|p| p.mode.as_ref())
+                    .map(|m| m.vector.as_slice());
+                Some(slowest_mode_from(&lin, eo, guess)?)
             }
             _ => None,
         };

@@ -9,8 +9,10 @@
 //!
 //! and the smallest eigenvalue θ of the tridiagonal T_j (bisection on Sturm counts, eigenvector
 //! s by inverse iteration with partial pivoting) is the estimate of κ_min, with the a-posteriori
-//! bound |θ − κ| ≤ ‖KHy − θy‖_H = β_j|s_j| for y = Q_j s (H-self-adjointness; no gap assumption).
-//! Stop when that bound is ≤ `tol`·θ. After `max_dim` vectors the iteration restarts from the
+//! bound |θ − κ| ≤ r := ‖KHy − θy‖_H = β_j|s_j| for y = Q_j s (H-self-adjointness; no gap
+//! assumption), and the sharper Kato–Temple estimate |θ − κ| ≲ r²/δ with δ = θ₂ − θ the gap to the
+//! second Ritz value (the residual carries the stiff modes' share times κ_max, so r itself falls
+//! slowly while θ is already exact to r²/δ). Stop when min(r, r²/δ) ≤ `tol`·θ. After `max_dim` vectors the iteration restarts from the
 //! current Ritz vector (memory stays 2·max_dim·M numbers).
 //!
 //! Starting vector: v_m = ρ*_m (g_m − ⟨g⟩_ρ*) with g_m = m/M + 0.1·frac(m φ) (φ the golden ratio),
@@ -27,7 +29,7 @@ use crate::error::PdeError;
 pub struct EigenOptions {
     /// Lanczos vectors kept before a restart (≥ 2).
     pub max_dim: usize,
-    /// Stop when the bound ‖KHy − θy‖_H ≤ tol·θ (0 < tol < 1).
+    /// Stop when the error estimate min(r, r²/δ) ≤ tol·θ (0 < tol < 1; see the module doc).
     pub tol: f64,
     /// At most this many restarts.
     pub max_restarts: usize,
@@ -50,11 +52,13 @@ pub struct SlowMode {
     pub kappa: f64,
     /// The predicted asymptotic rate of F(ρ_t) − F(ρ*): 2κ.
     pub rate: f64,
-    /// The a-posteriori bound ‖KHy − κy‖_H on |κ_estimate − κ_exact|.
+    /// The rigorous a-posteriori bound r = ‖KHy − κy‖_H on |κ_estimate − κ_exact|.
     pub bound: f64,
+    /// The error estimate min(r, r²/δ) (δ the gap to the second Ritz value).
+    pub error: f64,
     /// Applications of L (each one DΨ evaluation, two O(M·K) passes).
     pub applications: usize,
-    /// Whether bound ≤ tol·κ.
+    /// Whether error ≤ tol·κ.
     pub converged: bool,
     /// The mode y (density perturbation, mass zero, ⟨y, Hy⟩ = 1).
     pub vector: Vec<f64>,
@@ -73,6 +77,17 @@ fn project(v: &mut [f64], rho: &[f64], rho_sum: f64) {
 
 /// The smallest nonzero eigenvalue κ of −L = KH and its mode (see the module doc).
 pub fn slowest_mode(lin: &Linearisation, opts: &EigenOptions) -> Result<SlowMode, PdeError> {
+    slowest_mode_from(lin, opts, None)
+}
+
+/// [`slowest_mode`] started from `guess` (e.g. the mode at a nearby temperature, projected to
+/// mass zero and set to 0 where ρ* = 0), plus a 1e-3 share of the default start so that no mode
+/// is missed by symmetry; the default start when `guess` is None or has the wrong length.
+pub fn slowest_mode_from(
+    lin: &Linearisation,
+    opts: &EigenOptions,
+    guess: Option<&[f64]>,
+) -> Result<SlowMode, PdeError> {
     if opts.max_dim < 2 {
         return Err(PdeError::invalid("max_dim", "needs at least 2 vectors"));
     }
@@ -99,9 +114,20 @@ pub fn slowest_mode(lin: &Linearisation, opts: &EigenOptions) -> Result<SlowMode
     let mean = dot(&g, rho) / rho_sum;
     let mut start: Vec<f64> = g.iter().zip(rho).map(|(gi, r)| r * (gi - mean)).collect();
     project(&mut start, rho, rho_sum);
+    if let Some(y) = guess.filter(|y| y.len() == m && y.iter().all(|v| v.is_finite())) {
+        let ny = dot(y, y).sqrt();
+        let ns = dot(&start, &start).sqrt();
+        if ny > 0.0 && ns > 0.0 {
+            for ((s, yi), r) in start.iter_mut().zip(y).zip(rho) {
+                let yi = if *r > 0.0 { yi / ny } else { 0.0 };
+                *s = yi + 1e-3 * *s / ns;
+            }
+            project(&mut start, rho, rho_sum);
+        }
+    }
     let dim = opts.max_dim.min(positive - 1).max(1);
     let mut applications = 0;
-    let mut best: Option<(f64, f64, Vec<f64>)> = None;
+    let mut best: Option<(f64, f64, f64, Vec<f64>)> = None;
     let mut z = vec![0.0; m];
     let mut hz = vec![0.0; m];
     for _restart in 0..=opts.max_restarts {
@@ -120,7 +146,8 @@ pub fn slowest_mode(lin: &Linearisation, opts: &EigenOptions) -> Result<SlowMode
         q.push(start.iter().map(|v| v / nrm).collect());
         hq.push(hz.iter().map(|v| v / nrm).collect());
         let (mut alpha, mut beta): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
-        let mut ritz = (f64::NAN, f64::INFINITY, vec![1.0]);
+        // (θ, r, error estimate, s)
+        let mut ritz = (f64::NAN, f64::INFINITY, f64::INFINITY, vec![1.0]);
         for j in 0..dim {
             lin.onsager(&hq[j], &mut z);
             project(&mut z, rho, rho_sum);
@@ -153,8 +180,18 @@ pub fn slowest_mode(lin: &Linearisation, opts: &EigenOptions) -> Result<SlowMode
             if invariant || last || j % 5 == 4 {
                 let (theta, s) = smallest_eigenpair(&alpha, &beta);
                 let bound = if invariant { 0.0 } else { b * s[j].abs() };
-                ritz = (theta, bound, s);
-                if ritz.1 <= opts.tol * theta.abs() || invariant {
+                let error = if alpha.len() >= 2 {
+                    let gap = kth_eigenvalue(&alpha, &beta, 2) - theta;
+                    if gap > 0.0 {
+                        bound.min(bound * bound / gap)
+                    } else {
+                        bound
+                    }
+                } else {
+                    bound
+                };
+                ritz = (theta, bound, error, s);
+                if ritz.2 <= opts.tol * theta.abs() || invariant {
                     break;
                 }
             }
@@ -165,24 +202,24 @@ pub fn slowest_mode(lin: &Linearisation, opts: &EigenOptions) -> Result<SlowMode
             q.push(z.iter().map(|v| v / b).collect());
             hq.push(hz.iter().map(|v| v / b).collect());
         }
-        let (theta, bound, s) = ritz;
+        let (theta, bound, error, s) = ritz;
         let mut y = vec![0.0; m];
         for (si, qi) in s.iter().zip(&q) {
             for (yi, qv) in y.iter_mut().zip(qi) {
                 *yi += si * qv;
             }
         }
-        let better = best.as_ref().is_none_or(|b| bound < b.1);
+        let better = best.as_ref().is_none_or(|b| error < b.2);
         if better {
-            best = Some((theta, bound, y.clone()));
+            best = Some((theta, bound, error, y.clone()));
         }
-        if bound <= opts.tol * theta.abs() {
+        if error <= opts.tol * theta.abs() {
             break;
         }
         start = y;
         project(&mut start, rho, rho_sum);
     }
-    let (kappa, bound, vector) = best.expect("at least one cycle");
+    let (kappa, bound, error, vector) = best.expect("at least one cycle");
     if !kappa.is_finite() {
         return Err(PdeError::invalid(
             "linearisation",
@@ -193,8 +230,9 @@ pub fn slowest_mode(lin: &Linearisation, opts: &EigenOptions) -> Result<SlowMode
         kappa,
         rate: 2.0 * kappa,
         bound,
+        error,
         applications,
-        converged: bound <= opts.tol * kappa.abs(),
+        converged: error <= opts.tol * kappa.abs(),
         vector,
     })
 }
@@ -221,25 +259,14 @@ fn count_below(alpha: &[f64], beta: &[f64], x: f64) -> usize {
     n
 }
 
-/// The smallest eigenvalue of the symmetric tridiagonal T (diagonal α, off-diagonal β) by
-/// bisection to a relative width 4ε, and its unit eigenvector by two steps of inverse
-/// iteration.
-pub fn smallest_eigenpair(alpha: &[f64], beta: &[f64]) -> (f64, Vec<f64>) {
-    let n = alpha.len();
-    let off = |i: usize| {
-        (if i > 0 { beta[i - 1].abs() } else { 0.0 })
-            + (if i + 1 < n { beta[i].abs() } else { 0.0 })
-    };
-    let mut lo = (0..n)
-        .map(|i| alpha[i] - off(i))
-        .fold(f64::INFINITY, f64::min);
-    let mut hi = (0..n)
-        .map(|i| alpha[i] + off(i))
-        .fold(f64::NEG_INFINITY, f64::max);
-    let scale = lo.abs().max(hi.abs()).max(f64::MIN_POSITIVE);
+/// The k-th smallest eigenvalue (k ≥ 1) of the symmetric tridiagonal T (diagonal α,
+/// off-diagonal β) by bisection on Sturm counts inside the Gershgorin interval, to a relative
+/// width 4ε.
+pub fn kth_eigenvalue(alpha: &[f64], beta: &[f64], k: usize) -> f64 {
+    let (mut lo, mut hi) = gershgorin(alpha, beta);
     for _ in 0..200 {
         let mid = 0.5 * (lo + hi);
-        if count_below(alpha, beta, mid) >= 1 {
+        if count_below(alpha, beta, mid) >= k {
             hi = mid;
         } else {
             lo = mid;
@@ -248,7 +275,32 @@ pub fn smallest_eigenpair(alpha: &[f64], beta: &[f64]) -> (f64, Vec<f64>) {
             break;
         }
     }
-    let theta = 0.5 * (lo + hi);
+    0.5 * (lo + hi)
+}
+
+/// The Gershgorin interval of the symmetric tridiagonal (α, β).
+fn gershgorin(alpha: &[f64], beta: &[f64]) -> (f64, f64) {
+    let n = alpha.len();
+    let off = |i: usize| {
+        (if i > 0 { beta[i - 1].abs() } else { 0.0 })
+            + (if i + 1 < n { beta[i].abs() } else { 0.0 })
+    };
+    let lo = (0..n)
+        .map(|i| alpha[i] - off(i))
+        .fold(f64::INFINITY, f64::min);
+    let hi = (0..n)
+        .map(|i| alpha[i] + off(i))
+        .fold(f64::NEG_INFINITY, f64::max);
+    (lo, hi)
+}
+
+/// The smallest eigenvalue of the symmetric tridiagonal T ([`kth_eigenvalue`], k = 1) and its
+/// unit eigenvector by three steps of inverse iteration.
+pub fn smallest_eigenpair(alpha: &[f64], beta: &[f64]) -> (f64, Vec<f64>) {
+    let n = alpha.len();
+    let (lo, hi) = gershgorin(alpha, beta);
+    let scale = lo.abs().max(hi.abs()).max(f64::MIN_POSITIVE);
+    let theta = kth_eigenvalue(alpha, beta, 1);
     let mut v = vec![1.0; n];
     for _ in 0..3 {
         solve_shifted(alpha, beta, theta, scale, &mut v);

@@ -39,7 +39,7 @@ use anderson::Anderson;
 use mfl_core::Grid;
 
 pub use continuation::{continuation, StationaryPoint};
-pub use lanczos::{slowest_mode, EigenOptions, SlowMode};
+pub use lanczos::{slowest_mode, slowest_mode_from, EigenOptions, SlowMode};
 pub use linearised::Linearisation;
 
 /// An iterate whose residual exceeds this multiple of the best one is rejected.
