@@ -330,3 +330,67 @@ fn a_run_started_on_the_slow_mode_decays_at_the_predicted_rate() {
     eprintln!("predicted 2κ = {}, fitted {fit:?}", mode.rate);
     assert!((fit.rate / mode.rate - 1.0).abs() < 0.01);
 }
+
+/// `mfl solve` at T > 0 stores F* and the decay fit; `mfl plot run.h5 st.h5` puts the predicted
+/// rate of the stationary file next to the fit (energy.png) and draws stationary.png.
+#[test]
+fn solve_stores_the_decay_fit_and_plot_takes_the_predicted_rate() {
+    let (st, run) = (scratch("pl_st.h5"), scratch("pl_run.h5"));
+    let o = mfl()
+        .args(["stationary", "--quiet"])
+        .arg(example("stationary_1d.toml"))
+        .args(SHORT)
+        .arg("-o")
+        .arg(&st)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = mfl()
+        .args(["solve", "--quiet"])
+        .arg(example("stationary_1d.toml"))
+        .args([
+            "--set",
+            "grid.cells=[96]",
+            "--set",
+            "problem.temperature=0.05",
+            "--set",
+            "solver.t_end=150.0",
+            "--set",
+            "solver.dt=0.5",
+            "-o",
+        ])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // the same F* (the same discrete Gibbs state) in both files
+    let (f1, f2) = (
+        read_attr_f64(&run, "/", "f_star").unwrap(),
+        read_attr_f64(&st, "/", "f_star").unwrap(),
+    );
+    assert!((f1 - f2).abs() <= 1e-14 * f2.abs().max(1.0), "{f1} vs {f2}");
+    let k = read_attr_f64(&run, "/diagnostics", "decay_rate").unwrap();
+    let (lo, hi) = (
+        read_attr_f64(&run, "/diagnostics", "decay_rate_lo").unwrap(),
+        read_attr_f64(&run, "/diagnostics", "decay_rate_hi").unwrap(),
+    );
+    assert!(lo <= k && k <= hi);
+    let predicted = read_array(&st, "/stationary/rate").unwrap()[1];
+    assert!(
+        (k / predicted - 1.0).abs() < 0.05,
+        "fitted {k} vs predicted {predicted}"
+    );
+    let dir = scratch("pl_plots");
+    let o = mfl()
+        .args(["plot", "--quiet"])
+        .arg(&run)
+        .arg(&st)
+        .arg("-o")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in ["energy.png", "stationary.png"] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+}
