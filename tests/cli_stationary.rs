@@ -394,3 +394,80 @@ fn solve_stores_the_decay_fit_and_plot_takes_the_predicted_rate() {
         assert!(dir.join(f).is_file(), "{f}");
     }
 }
+
+/// `output.proximal_gap`: one value per snapshot; at the end of a long run it is the gap of
+/// the SG generator of Ψ(ρ*) (the proximal Gibbs measure of ρ* is ρ* itself); T = 0 rejected.
+#[test]
+fn solve_records_the_proximal_gap_per_snapshot() {
+    let (st, run) = (scratch("px_st.h5"), scratch("px_run.h5"));
+    let o = mfl()
+        .args(["stationary", "--quiet"])
+        .arg(example("stationary_1d.toml"))
+        .args(SHORT)
+        .arg("-o")
+        .arg(&st)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let base = [
+        "--set",
+        "grid.cells=[96]",
+        "--set",
+        "problem.temperature=0.05",
+        "--set",
+        "solver.t_end=300.0",
+        "--set",
+        "solver.dt=0.5",
+        "--set",
+        "output.snapshots=4",
+        "--set",
+        "output.proximal_gap=true",
+    ];
+    let o = mfl()
+        .args(["solve", "--quiet"])
+        .arg(example("stationary_1d.toml"))
+        .args(base)
+        .arg("-o")
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let gap = read_array(&run, "/proximal_gap").unwrap();
+    assert_eq!(gap.len(), 4);
+    assert!(gap.iter().all(|k| *k > 0.0 && k.is_finite()), "{gap:?}");
+    // the gap at ρ* from the stationary file's density
+    let cfg = mfl::io::build::load(
+        &example("stationary_1d.toml"),
+        &["grid.cells=[96]".into(), "problem.temperature=0.05".into()],
+    )
+    .unwrap();
+    let s = mfl::cmd::stationary::setup(&cfg, &example("")).unwrap();
+    let dens = read_array(&st, "/stationary/density").unwrap();
+    let rho: Vec<f64> = dens
+        .index_axis(ndarray::Axis(0), 1)
+        .iter()
+        .copied()
+        .collect();
+    let mut psi = vec![0.0; rho.len()];
+    s.field.potential(&rho, &mut psi);
+    let want = mfl::pde::stationary::proximal_gap(
+        &s.grid,
+        0.05,
+        &psi,
+        &mfl::pde::stationary::EigenOptions::default(),
+        None,
+    )
+    .unwrap()
+    .kappa;
+    assert!((gap[3] / want - 1.0).abs() < 1e-3, "{} vs {want}", gap[3]);
+    let o = mfl()
+        .args(["solve", "--quiet", "--set", "output.proximal_gap=true"])
+        .arg(example("quickstart_1d.toml"))
+        .args(["--set", "problem.temperature=0.0", "-o"])
+        .arg(scratch("px_bad.h5"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("output.proximal_gap"), "{err}");
+}

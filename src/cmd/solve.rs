@@ -301,6 +301,13 @@ pub fn setup(cfg: &Config, base: &Path) -> Result<SolveSetup, Box<dyn std::error
             .into())
         }
     };
+    if cfg.output.proximal_gap && temperature <= 0.0 {
+        return Err(ConfigError::key(
+            "output.proximal_gap",
+            "the proximal Gibbs measure e^(−Ψ/T)/Z needs problem.temperature > 0",
+        )
+        .into());
+    }
     let every = cfg.output.diagnostics_every.unwrap_or(s.t_end / 200.0);
     if !(every >= 0.0) {
         return Err(ConfigError::key("output.diagnostics_every", "must be ≥ 0").into());
@@ -356,6 +363,40 @@ struct Both<'a, 'b> {
     file: SolveWriter<'a>,
     bar: &'b mut Progress,
     series: Vec<(f64, f64)>,
+    /// `output.proximal_gap`: the problem, and the previous snapshot's mode (warm start).
+    proximal: Option<(&'b FvProblem, Option<Vec<f64>>)>,
+}
+
+impl Both<'_, '_> {
+    /// `/proximal_gap` (one value per snapshot, aligned with `/time`): κ of the SG generator
+    /// of Ψ(·; ρ_t) ([`mfl_pde::stationary::proximal_gap`]); NaN where Lanczos fails.
+    fn proximal(&mut self, rho: &[f64]) -> Result<(), String> {
+        let Some((problem, guess)) = &mut self.proximal else {
+            return Ok(());
+        };
+        let mut psi = vec![0.0; rho.len()];
+        problem.field.potential(rho, &mut psi);
+        let opts = mfl_pde::stationary::EigenOptions::default();
+        let m = mfl_pde::stationary::proximal_gap(
+            &problem.grid,
+            problem.temperature,
+            &psi,
+            &opts,
+            guess.as_deref(),
+        );
+        let k = match m {
+            Ok(m) => {
+                *guess = Some(m.vector);
+                m.kappa
+            }
+            Err(_) => f64::NAN,
+        };
+        self.file
+            .out
+            .append_scalar("/proximal_gap", k)
+            .map_err(|e| e.to_string())?;
+        self.file.out.flush().map_err(|e| e.to_string())
+    }
 }
 
 impl Observer for Both<'_, '_> {
@@ -375,7 +416,8 @@ impl Observer for Both<'_, '_> {
         Ok(())
     }
     fn snapshot(&mut self, t: f64, rho: &[f64]) -> Result<(), String> {
-        self.file.snapshot(t, rho)
+        self.file.snapshot(t, rho)?;
+        self.proximal(rho)
     }
 }
 
@@ -442,6 +484,7 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
             file: SolveWriter::new(&mut file, &problem.grid),
             bar: &mut bar,
             series: Vec::new(),
+            proximal: cfg.output.proximal_gap.then_some((&problem, None)),
         };
         let r = mfl_pde::solve(&problem, rho0, &opts, &mut obs);
         (r, obs.series)

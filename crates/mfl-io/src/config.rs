@@ -420,6 +420,9 @@ pub struct OutputCfg {
     pub times: Option<Vec<f64>>,
     /// Diagnostics interval in time units (default t_end/200).
     pub diagnostics_every: Option<f64>,
+    /// `mfl solve`, T > 0: at each snapshot the Poincaré constant's inverse (spectral gap of
+    /// the SG generator) of the proximal Gibbs measure e^{−Ψ(·; ρ_t)/T}/Z (default false).
+    pub proximal_gap: bool,
 }
 
 impl Default for OutputCfg {
@@ -428,6 +431,7 @@ impl Default for OutputCfg {
             snapshots: 11,
             times: None,
             diagnostics_every: None,
+            proximal_gap: false,
         }
     }
 }

@@ -460,3 +460,26 @@ fn nonlinear_1d_predicted_rate_matches_the_fitted_rate() {
         mode.rate
     );
 }
+
+/// For a fixed potential the proximal Gibbs measure is ρ* itself and DΨ = 0: its gap is the
+/// linearised rate's κ (OU: λ(1 − 24/n²) on ±6σ).
+#[test]
+fn proximal_gap_of_ou_is_the_ou_gap() {
+    let (l, t, n): (f64, f64, usize) = (1.0, 0.5, 200);
+    let half = 6.0 * (t / l).sqrt();
+    let grid = Grid::line(-half, half, n, Boundary::NoFlux).unwrap();
+    let field = FixedPotential::from_fn(&grid, |x| 0.5 * l * x[0] * x[0]).unwrap();
+    let m =
+        mfl_pde::stationary::proximal_gap(&grid, t, field.values(), &EigenOptions::default(), None)
+            .unwrap();
+    let want = l * (1.0 - 24.0 / (n * n) as f64);
+    assert!((m.kappa / want - 1.0).abs() < 5e-5, "{} vs {want}", m.kappa);
+    assert!(mfl_pde::stationary::proximal_gap(
+        &grid,
+        0.0,
+        field.values(),
+        &EigenOptions::default(),
+        None
+    )
+    .is_err());
+}

@@ -26,12 +26,14 @@
 //! L = −K H (K the Onsager operator of the faces, H the Hessian of the discrete free energy);
 //! [`lanczos`] finds its slowest nonzero mode by Lanczos in the H inner product, in which L is
 //! self-adjoint. F(ρ_t) − F(ρ*) ≈ ½⟨δρ, H δρ⟩ then decays at 2κ, κ the smallest eigenvalue of KH
-//! on mass-zero perturbations.
+//! on mass-zero perturbations. [`proximal`] gives the Poincaré constant of the proximal Gibbs
+//! measure e^{−Ψ(·; ρ_t)/T}/Z of any density along a run (the same Lanczos with DΨ = 0).
 
 pub mod anderson;
 pub mod continuation;
 pub mod lanczos;
 pub mod linearised;
+pub mod proximal;
 
 use crate::error::PdeError;
 use crate::potential::PotentialField;
@@ -41,6 +43,7 @@ use mfl_core::Grid;
 pub use continuation::{continuation, StationaryPoint};
 pub use lanczos::{slowest_mode, slowest_mode_from, EigenOptions, SlowMode};
 pub use linearised::Linearisation;
+pub use proximal::proximal_gap;
 
 /// An iterate whose residual exceeds this multiple of the best one is rejected.
 pub const REJECT_FACTOR: f64 = 10.0;
