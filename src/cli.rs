@@ -41,6 +41,21 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Solve for the stationary state ρ* = e^{−Ψ(θ; ρ*)/T}/Z on the config's grid directly
+    /// (Anderson-accelerated fixed point on Ψ; the discrete Gibbs state of the FV scheme),
+    /// for `problem.temperature` or each of `stationary.temperatures` in turn (warm-started).
+    ///
+    /// Prints per T the iterations, the Gibbs residual, F(ρ*), R(ρ*), the entropy and the
+    /// predicted asymptotic rate 2κ of F(ρ_t) − F(ρ*) (κ the slowest eigenvalue of the
+    /// linearised scheme, by Lanczos); writes /stationary/* into HDF5. Exits non-zero when a
+    /// temperature does not converge, with the best iterate written and status = failed.
+    Stationary {
+        /// The TOML config (needs [grid]; [stationary] and [init] optional).
+        config: PathBuf,
+        /// Output file (default: the config's name with .h5, in the current directory).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Simulate the N-neuron network under noisy SGD (mean-field Langevin particles) for
     /// several seeds, recording R_N at the output times, and write /particles into HDF5.
     Particles {
@@ -86,12 +101,16 @@ pub enum Command {
     /// What is drawn depends on what the files hold: `density.png` from /density (ρ at a few
     /// times: lines in 1D, heatmaps with a colour bar in 2D); `energy.png` from /diagnostics
     /// (R(t) and F(t), plus F − F* on a log axis with the fitted exponential rate when F* is
-    /// known: the file's `f_star` attribute, or the final F when the final Gibbs residual is
-    /// below 1e-5) and from /particles (R_N ± se); `particles.png` from /particles (final θ over
+    /// known: the file's `f_star` attribute — `mfl solve` at T > 0 stores the F of the discrete
+    /// Gibbs state — or the final F when the final Gibbs residual is below 1e-5) and from
+    /// /particles (R_N ± se); `particles.png` from /particles (final θ over
     /// ρ at the final time: histogram in 1D, scatter in 2D, paths when positions were recorded);
-    /// `gap.png` from /compare (|gap| ± se against N, log–log, fitted line and slope −1 guide).
-    /// With several files, energy curves of all share one figure, and a particles file is
-    /// drawn over the density of a solve file given with it. Prints the written paths.
+    /// `stationary.png` from /stationary (`mfl stationary`: R, F and the predicted rate 2κ against
+    /// T, and in 1D the densities ρ*_T); `gap.png` from /compare (|gap| ± se against N,
+    /// log–log, fitted line and slope −1 guide).
+    /// With several files, energy curves of all share one figure (an `mfl stationary` file adds
+    /// its predicted rate 2κ at the run's T to the legend), and a particles file is drawn over
+    /// the density of a solve file given with it. Prints the written paths.
     Plot {
         /// HDF5 files written by mfl (the first one names the default directory).
         #[arg(required = true, num_args = 1..)]

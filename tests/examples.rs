@@ -102,3 +102,20 @@ fn every_example_with_particles_runs_shortened() {
         assert_eq!(read_attr(&out, "/", "status").unwrap(), "complete");
     }
 }
+
+#[test]
+fn every_example_with_a_stationary_table_converges() {
+    let dir = std::env::temp_dir().join(format!("mfl-examples-s-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for cfg in examples() {
+        let text = std::fs::read_to_string(&cfg).unwrap();
+        if !text.contains("[stationary]") {
+            continue;
+        }
+        let out = dir.join(format!("{}.h5", cfg.file_stem().unwrap().to_string_lossy()));
+        let out_s = out.to_string_lossy().into_owned();
+        let (ok, msg) = run(&["stationary", "--quiet", "-o", &out_s], &cfg);
+        assert!(ok, "{}: {msg}", cfg.display());
+        assert_eq!(read_attr(&out, "/", "status").unwrap(), "complete");
+    }
+}

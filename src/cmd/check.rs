@@ -114,6 +114,21 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
             p.n, p.seeds, p.eta, p.t_end
         );
     }
+    if cfg.stationary.is_some() {
+        let st = super::stationary::settings(&cfg)?;
+        println!(
+            "stationary  T = {:?}, tol {:e}, max_iter {}, damping {}, Anderson depth {}, rates {}",
+            st.temperatures,
+            st.opts.tol,
+            st.opts.max_iter,
+            st.opts.damping,
+            st.opts.anderson,
+            st.rates.as_ref().map_or("off".into(), |e| format!(
+                "on (krylov_dim {}, rate_tol {:e})",
+                e.max_dim, e.tol
+            ))
+        );
+    }
     if cfg.compare.is_some() {
         let cs = super::compare::setup(&cfg)?;
         println!(

@@ -69,6 +69,28 @@ pub fn run(path: &Path, show_config: bool) -> CmdResult {
             fmt(last(path, "/diagnostics/gibbs_residual"))
         );
     }
+    if let Ok(fs) = mfl_io::h5::read_attr_f64(path, "/", "f_star") {
+        let a = |n: &str| mfl_io::h5::read_attr_f64(path, "/diagnostics", n).ok();
+        match (a("decay_rate"), a("decay_rate_lo"), a("decay_rate_hi")) {
+            (Some(k), Some(lo), Some(hi)) => println!(
+                "decay       F* = {fs:.12e}; F − F* ∝ e^(−κt), κ = {k:.6e} [{lo:.6e}, {hi:.6e}] \
+                 over t ∈ [{}, {}]",
+                fmt(a("decay_window_start")),
+                fmt(a("decay_window_end"))
+            ),
+            _ => println!("f_star      {fs:.12e}"),
+        }
+    }
+    if let Some(t) = last(path, "/stationary/temperature") {
+        println!(
+            "stationary  last T = {}: F* = {}, R* = {}, Gibbs residual = {}, predicted rate 2κ = {}",
+            num(t),
+            fmt(last(path, "/stationary/free_energy")),
+            fmt(last(path, "/stationary/risk")),
+            fmt(last(path, "/stationary/residual")),
+            fmt(last(path, "/stationary/rate"))
+        );
+    }
     if let Some(s) = span(&run, "/particles/time") {
         println!(
             "particles   records {s}; final mean R_N over seeds = {} ± {}",

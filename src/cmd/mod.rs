@@ -8,6 +8,7 @@ pub mod particles;
 pub mod plot;
 pub mod progress;
 pub mod solve;
+pub mod stationary;
 
 use crate::cli::{Cli, Command};
 use std::path::{Path, PathBuf};
@@ -43,6 +44,9 @@ pub fn run(args: &Cli) -> CmdResult {
         ),
         Command::Solve { config, output } => {
             solve::run(config, &args.sets, output.as_deref(), args.quiet)
+        }
+        Command::Stationary { config, output } => {
+            stationary::run(config, &args.sets, output.as_deref(), args.quiet)
         }
     }
 }

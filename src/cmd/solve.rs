@@ -301,6 +301,13 @@ pub fn setup(cfg: &Config, base: &Path) -> Result<SolveSetup, Box<dyn std::error
             .into())
         }
     };
+    if cfg.output.proximal_gap && temperature <= 0.0 {
+        return Err(ConfigError::key(
+            "output.proximal_gap",
+            "the proximal Gibbs measure e^(−Ψ/T)/Z needs problem.temperature > 0",
+        )
+        .into());
+    }
     let every = cfg.output.diagnostics_every.unwrap_or(s.t_end / 200.0);
     if !(every >= 0.0) {
         return Err(ConfigError::key("output.diagnostics_every", "must be ≥ 0").into());
@@ -351,15 +358,51 @@ fn describe_solver(s: &StepperChoice) -> String {
     }
 }
 
-/// Both observers: the file first, then the progress bar.
+/// Both observers: the file first, then the progress bar; keeps (t, F) for the decay fit.
 struct Both<'a, 'b> {
     file: SolveWriter<'a>,
     bar: &'b mut Progress,
+    series: Vec<(f64, f64)>,
+    /// `output.proximal_gap`: the problem, and the previous snapshot's mode (warm start).
+    proximal: Option<(&'b FvProblem, Option<Vec<f64>>)>,
+}
+
+impl Both<'_, '_> {
+    /// `/proximal_gap` (one value per snapshot, aligned with `/time`): κ of the SG generator
+    /// of Ψ(·; ρ_t) ([`mfl_pde::stationary::proximal_gap`]); NaN where Lanczos fails.
+    fn proximal(&mut self, rho: &[f64]) -> Result<(), String> {
+        let Some((problem, guess)) = &mut self.proximal else {
+            return Ok(());
+        };
+        let mut psi = vec![0.0; rho.len()];
+        problem.field.potential(rho, &mut psi);
+        let opts = mfl_pde::stationary::EigenOptions::default();
+        let m = mfl_pde::stationary::proximal_gap(
+            &problem.grid,
+            problem.temperature,
+            &psi,
+            &opts,
+            guess.as_deref(),
+        );
+        let k = match m {
+            Ok(m) => {
+                *guess = Some(m.vector);
+                m.kappa
+            }
+            Err(_) => f64::NAN,
+        };
+        self.file
+            .out
+            .append_scalar("/proximal_gap", k)
+            .map_err(|e| e.to_string())?;
+        self.file.out.flush().map_err(|e| e.to_string())
+    }
 }
 
 impl Observer for Both<'_, '_> {
     fn diagnostics(&mut self, d: &Diagnostics) -> Result<(), String> {
         self.file.diagnostics(d)?;
+        self.series.push((d.t, d.free_energy));
         self.bar.set(
             d.t,
             &format!(
@@ -373,8 +416,54 @@ impl Observer for Both<'_, '_> {
         Ok(())
     }
     fn snapshot(&mut self, t: f64, rho: &[f64]) -> Result<(), String> {
-        self.file.snapshot(t, rho)
+        self.file.snapshot(t, rho)?;
+        self.proximal(rho)
     }
+}
+
+/// Most fixed-point updates spent on F* after a run (a side computation: it is skipped, not an
+/// error, when it does not converge).
+const F_STAR_MAX_ITER: usize = 300;
+
+/// At T > 0: F* = F(ρ*) of the discrete Gibbs state (`mfl stationary`'s fixed point, started
+/// from Ψ of the final density) as the root attribute `f_star`, and the exponential fit of
+/// F(ρ_t) − F* ([`mfl_pde::fit_decay`]) as attributes of `/diagnostics`: `decay_rate`,
+/// `decay_intercept` (a in F − F* ≈ e^{a − κt}), `decay_rate_lo`, `decay_rate_hi` (the half-window interval), `decay_window_start`,
+/// `decay_window_end`. Nothing is written when the fixed point does not reach 1e-12 within
+/// [`F_STAR_MAX_ITER`] updates or the run has no asymptotic window.
+fn write_decay(
+    file: &OutputFile,
+    problem: &FvProblem,
+    rho: &[f64],
+    series: &[(f64, f64)],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let grid = &problem.grid;
+    let field = problem.field.as_ref();
+    let mut psi = vec![0.0; grid.len()];
+    field.potential(rho, &mut psi);
+    let opts = mfl_pde::StationaryOptions {
+        max_iter: F_STAR_MAX_ITER,
+        ..Default::default()
+    };
+    let Ok(st) = mfl_pde::stationary(grid, field, problem.temperature, &psi, &opts) else {
+        return Ok(());
+    };
+    if !st.converged {
+        return Ok(());
+    }
+    let f_star =
+        mfl_pde::diagnose(grid, field, &st.rho, problem.temperature, 0.0, 0.0, 0).free_energy;
+    file.set_attr_f64("/", "f_star", f_star)?;
+    let (t, f): (Vec<f64>, Vec<f64>) = series.iter().copied().unzip();
+    if let Some(fit) = mfl_pde::fit_decay(&t, &f, f_star) {
+        file.set_attr_f64("/diagnostics", "decay_rate", fit.rate)?;
+        file.set_attr_f64("/diagnostics", "decay_intercept", fit.intercept)?;
+        file.set_attr_f64("/diagnostics", "decay_rate_lo", fit.interval.0)?;
+        file.set_attr_f64("/diagnostics", "decay_rate_hi", fit.interval.1)?;
+        file.set_attr_f64("/diagnostics", "decay_window_start", fit.window.0)?;
+        file.set_attr_f64("/diagnostics", "decay_window_end", fit.window.1)?;
+    }
+    Ok(())
 }
 
 pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> CmdResult {
@@ -390,16 +479,22 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
     write_grid(&file, &problem.grid)?;
     file.set_attr("/", "solver", &describe_solver(&opts.stepper))?;
     let mut bar = Progress::new(opts.t_end, quiet, "solve");
-    let result = {
+    let (result, series) = {
         let mut obs = Both {
             file: SolveWriter::new(&mut file, &problem.grid),
             bar: &mut bar,
+            series: Vec::new(),
+            proximal: cfg.output.proximal_gap.then_some((&problem, None)),
         };
-        mfl_pde::solve(&problem, rho0, &opts, &mut obs)
+        let r = mfl_pde::solve(&problem, rho0, &opts, &mut obs);
+        (r, obs.series)
     };
     bar.finish();
     match result {
-        Ok(_) => {
+        Ok(rho) => {
+            if problem.temperature > 0.0 {
+                write_decay(&file, &problem, &rho, &series)?;
+            }
             file.finish("complete")?;
             if !quiet {
                 eprintln!("wrote {}", out_path.display());

@@ -25,6 +25,8 @@ pub struct Config {
     #[serde(default)]
     pub compare: Option<CompareCfg>,
     #[serde(default)]
+    pub stationary: Option<StationaryCfg>,
+    #[serde(default)]
     pub output: OutputCfg,
 }
 
@@ -346,6 +348,68 @@ fn yes() -> bool {
     true
 }
 
+/// `[stationary]`: the fixed-point solver of `mfl stationary` (all keys optional).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StationaryCfg {
+    /// Stop when Σ|ρ − e^{−Ψ(ρ)/T}/Z||cell| ≤ tol (default 1e-12).
+    #[serde(default = "stat_tol")]
+    pub tol: f64,
+    /// Most Ψ updates per temperature (default 1000).
+    #[serde(default = "stat_max_iter")]
+    pub max_iter: usize,
+    /// Damping β ∈ (0, 1] of Ψ ← Ψ + β(G(Ψ) − Ψ) (default 0.5).
+    #[serde(default = "half")]
+    pub damping: f64,
+    /// Anderson depth: differences kept (default 10; 0 = damped Picard).
+    #[serde(default = "stat_anderson")]
+    pub anderson: usize,
+    /// Temperatures T₁ > T₂ > … > 0, each warm-started from the previous
+    /// (default: [problem.temperature]).
+    #[serde(default)]
+    pub temperatures: Option<Vec<f64>>,
+    /// Predicted rate: the slowest mode of the linearised scheme at each ρ* (default true).
+    #[serde(default = "yes")]
+    pub rates: bool,
+    /// Lanczos vectors kept before a restart (default 300).
+    #[serde(default = "stat_krylov")]
+    pub krylov_dim: usize,
+    /// Relative a-posteriori bound on the slowest eigenvalue (default 1e-8).
+    #[serde(default = "stat_rate_tol")]
+    pub rate_tol: f64,
+}
+
+fn stat_tol() -> f64 {
+    1e-12
+}
+fn stat_max_iter() -> usize {
+    1000
+}
+fn stat_anderson() -> usize {
+    10
+}
+fn stat_krylov() -> usize {
+    300
+}
+fn stat_rate_tol() -> f64 {
+    1e-8
+}
+
+impl Default for StationaryCfg {
+    fn default() -> Self {
+        StationaryCfg {
+            tol: stat_tol(),
+            max_iter: stat_max_iter(),
+            damping: half(),
+            anderson: stat_anderson(),
+            temperatures: None,
+            rates: true,
+            krylov_dim: stat_krylov(),
+            rate_tol: stat_rate_tol(),
+        }
+    }
+}
+
 /// `[output]`: when to record.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -356,6 +420,9 @@ pub struct OutputCfg {
     pub times: Option<Vec<f64>>,
     /// Diagnostics interval in time units (default t_end/200).
     pub diagnostics_every: Option<f64>,
+    /// `mfl solve`, T > 0: at each snapshot the Poincaré constant's inverse (spectral gap of
+    /// the SG generator) of the proximal Gibbs measure e^{−Ψ(·; ρ_t)/T}/Z (default false).
+    pub proximal_gap: bool,
 }
 
 impl Default for OutputCfg {
@@ -364,6 +431,7 @@ impl Default for OutputCfg {
             snapshots: 11,
             times: None,
             diagnostics_every: None,
+            proximal_gap: false,
         }
     }
 }

@@ -84,3 +84,61 @@ impl Observer for SolveWriter<'_> {
         self.out.flush().map_err(|e| e.to_string())
     }
 }
+
+/// Writes the temperatures of `mfl stationary` into `/stationary/*`, one row per temperature
+/// as soon as it is computed (flushed): `temperature`, `density` [T, n0(, n1)], `free_energy`,
+/// `risk`, `energy`, `entropy`, `mass`, `residual`, `iterations`, `converged` (1/0), and when
+/// rates were computed `kappa`, `rate` (= 2κ, of F − F*), `rate_bound` (the rigorous
+/// a-posteriori bound on |κ − κ_exact|), `rate_error` (the gap-based estimate of it) and `slow_mode` [T, n0(, n1)] (NaN rows where not computed); the residual history of
+/// all temperatures concatenated in `history/residual` with `history/temperature`.
+pub struct StationaryWriter<'a> {
+    pub out: &'a mut OutputFile,
+    shape: Vec<usize>,
+}
+
+impl<'a> StationaryWriter<'a> {
+    /// A writer for densities of the given grid.
+    pub fn new(out: &'a mut OutputFile, grid: &Grid) -> Self {
+        StationaryWriter {
+            out,
+            shape: grid.shape(),
+        }
+    }
+
+    /// Append one temperature and flush.
+    pub fn point(&mut self, p: &mfl_pde::stationary::StationaryPoint) -> Result<(), H5Error> {
+        let o = &mut *self.out;
+        let s = &p.state;
+        let d = &p.diagnostics;
+        let frame = |v: &[f64]| {
+            ArrayView1::from(v)
+                .into_shape_with_order(IxDyn(&self.shape))
+                .expect("grid shape")
+                .to_owned()
+        };
+        o.append_scalar("/stationary/temperature", s.temperature)?;
+        o.append("/stationary/density", frame(&s.rho).view())?;
+        o.append_scalar("/stationary/free_energy", d.free_energy)?;
+        o.append_scalar("/stationary/risk", d.risk.unwrap_or(f64::NAN))?;
+        o.append_scalar("/stationary/energy", d.energy)?;
+        o.append_scalar("/stationary/entropy", d.entropy)?;
+        o.append_scalar("/stationary/mass", d.mass)?;
+        o.append_scalar("/stationary/residual", s.residual)?;
+        o.append_scalar("/stationary/iterations", (s.evaluations - 1) as f64)?;
+        o.append_scalar("/stationary/converged", if s.converged { 1.0 } else { 0.0 })?;
+        let (kappa, bound, error, mode) = match &p.mode {
+            Some(m) => (m.kappa, m.bound, m.error, m.vector.clone()),
+            None => (f64::NAN, f64::NAN, f64::NAN, vec![f64::NAN; s.rho.len()]),
+        };
+        o.append_scalar("/stationary/kappa", kappa)?;
+        o.append_scalar("/stationary/rate", 2.0 * kappa)?;
+        o.append_scalar("/stationary/rate_bound", bound)?;
+        o.append_scalar("/stationary/rate_error", error)?;
+        o.append("/stationary/slow_mode", frame(&mode).view())?;
+        for r in &s.history {
+            o.append_scalar("/stationary/history/residual", *r)?;
+            o.append_scalar("/stationary/history/temperature", s.temperature)?;
+        }
+        o.flush()
+    }
+}

@@ -16,13 +16,17 @@
 //!   2/3-rule dealiasing, optional positivity filter); [`fft`] — the planned real FFTs;
 //! * [`convolution`] — Ψ of convolution-type problems (periodic unit, torus data) by FFT in
 //!   O(M log M), used by both schemes ([`mean_field_potential`] picks it automatically);
+//! * [`decay`] — the measured exponential rate of F(ρ_t) − F* with its window and interval;
 //! * [`diagnostics`] — mass, risk, free energy, entropy, moments, dissipation, Gibbs residual;
 //! * [`driver`] — the time loop, blow-up detection and the [`driver::Observer`] interface;
-//! * [`histogram`] — particles binned to a grid density.
+//! * [`histogram`] — particles binned to a grid density;
+//! * [`stationary`] — stationary states e^{−Ψ(·;ρ)/T}/Z by Anderson-accelerated fixed-point
+//!   iteration, temperature continuation, and the slowest mode of the linearised scheme.
 //!
 //! Nothing here knows about files, configurations or terminals.
 
 pub mod convolution;
+pub mod decay;
 pub mod diagnostics;
 pub mod driver;
 pub mod error;
@@ -31,13 +35,16 @@ pub mod flux;
 pub mod histogram;
 pub mod potential;
 pub mod spectral;
+pub mod stationary;
 pub mod stepper;
 
 pub use convolution::{mean_field_potential, ConvolutionPotential, Interaction};
+pub use decay::{fit_decay, DecayFit};
 pub use diagnostics::{diagnose, Diagnostics};
 pub use driver::{solve, FvProblem, NoObserver, Observer, Recorder, RunOptions, StepperChoice};
 pub use error::PdeError;
 pub use histogram::histogram;
 pub use potential::{Energy, FixedPotential, MeanFieldPotential, PotentialField};
 pub use spectral::{PositivityFilter, SpectralEtdrk4};
+pub use stationary::{stationary, Stationary, StationaryOptions};
 pub use stepper::{ExplicitSsprk3, ImplicitSg, Stepper};

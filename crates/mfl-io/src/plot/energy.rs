@@ -15,8 +15,32 @@ pub fn height(entries: usize) -> u32 {
     560 + 28 * entries.max(2) as u32
 }
 
-/// F − F* points, the fitted (a, κ) of ln(F − F*) = a − κt, and where F* comes from.
+/// F − F* points, the fitted (a, κ) of ln(F − F*) = a − κt, and where F* and the fit come
+/// from (with the predicted rate 2κ of an `mfl stationary` file at the same T, when given).
 type Gap = (Vec<(f64, f64)>, Option<(f64, f64)>, String);
+
+/// The fit `mfl solve` stored with the run ([`mfl_pde::fit_decay`]): (a, κ, κ_lo, κ_hi).
+fn stored_fit(r: &Run) -> Option<(f64, f64, f64, f64)> {
+    let a = |n: &str| crate::h5::read_attr_f64(&r.path, "/diagnostics", n).ok();
+    Some((
+        a("decay_intercept")?,
+        a("decay_rate")?,
+        a("decay_rate_lo")?,
+        a("decay_rate_hi")?,
+    ))
+}
+
+/// The predicted rate 2κ at temperature T from any `mfl stationary` file among the runs.
+fn predicted_rate(runs: &[Run], t: f64) -> Option<f64> {
+    runs.iter().find_map(|r| {
+        let ts = r.vec("/stationary/temperature").ok()?;
+        let rates = r.vec_len("/stationary/rate", ts.len()).ok()?;
+        ts.iter()
+            .zip(&rates)
+            .find(|(tk, k)| ((*tk - t).abs() <= 1e-12 * t) && k.is_finite())
+            .map(|(_, k)| *k)
+    })
+}
 
 struct Series {
     colour: RGBColor,
@@ -81,7 +105,24 @@ fn collect(runs: &[Run]) -> Result<Vec<Series>, PlotError> {
                     .map(|(&t, &f)| (t, f - fs))
                     .filter(|p| p.1.is_finite() && p.1 > floor)
                     .collect();
-                let rate = decay_rate(&pts);
+                let (rate, why) = match stored_fit(r) {
+                    Some((a, k, lo, hi)) => (
+                        Some((a, k)),
+                        format!(
+                            "{why}; fit stored by mfl solve, κ ∈ [{}, {}]",
+                            num(lo),
+                            num(hi)
+                        ),
+                    ),
+                    None => (decay_rate(&pts), why),
+                };
+                let why = match r
+                    .num("problem.temperature")
+                    .and_then(|t| predicted_rate(runs, t))
+                {
+                    Some(k) => format!("{why}; predicted 2κ = {}", num(k)),
+                    None => why,
+                };
                 (pts, rate, why)
             });
             out.push(Series {
@@ -283,10 +324,15 @@ pub fn draw(runs: &[Run], out: &Path) -> Result<(), PlotError> {
     let size = (WIDTH, height(s.len()));
     let root = BitMapBackend::new(out, size).into_drawing_area();
     root.fill(&WHITE)?;
-    let title = if runs.len() == 1 {
-        runs[0].title()
+    // the runs drawn here (an `mfl stationary` file only lends its predicted rate)
+    let shown: Vec<&Run> = runs
+        .iter()
+        .filter(|r| r.has("/diagnostics/time") || r.has("/particles/risk_mean"))
+        .collect();
+    let title = if shown.len() == 1 {
+        shown[0].title()
     } else {
-        format!("{} runs", runs.len())
+        format!("{} runs", shown.len())
     };
     let body = root.titled(&format!("risk and free energy — {title}"), font(24))?;
     let (charts, legend) = body.split_vertically(500);

@@ -5,8 +5,9 @@
 //! | file holds | figure | contents |
 //! |---|---|---|
 //! | `/density` | `density.png` | 1D: ρ at selected times as lines; 2D: a heatmap per selected time, one colour bar |
-//! | `/diagnostics` | `energy.png` | R(t) and F(t) per run, R_N(t) ± se of particle runs; F − F* on a log axis when F* is known ([`Run::f_star`]) with the fitted exponential rate |
+//! | `/diagnostics` | `energy.png` | R(t) and F(t) per run, R_N(t) ± se of particle runs; F − F* on a log axis when F* is known ([`Run::f_star`]) with the fitted exponential rate (the fit `mfl solve` stored, else one made here) and, in the legend, the predicted 2κ of an `mfl stationary` file at the same T given with it |
 //! | `/particles` | `particles.png` | 1D: histogram of the final θ over ρ at the final time (and θ_i(t) paths with `/particles/positions`); 2D: scatter of the final θ over ρ, paths when recorded |
+//! | `/stationary` | `stationary.png` | R(ρ*_T), F(ρ*_T) and the predicted rate 2κ against T (`mfl stationary`); in 1D the densities ρ*_T |
 //! | `/compare` | `gap.png` | \|gap\| ± se against N on log–log axes per time, the fitted line and a slope −1 guide C/N |
 //!
 //! Several files can be given: energy curves of all of them share one figure (a temperature
@@ -18,6 +19,7 @@ mod energy;
 mod gap;
 mod particles;
 mod run;
+mod stationary;
 mod style;
 
 pub use run::{num, Run, GIBBS_CONVERGED};
@@ -60,6 +62,7 @@ pub enum Figure {
     Energy,
     Particles,
     Gap,
+    Stationary,
 }
 
 impl Figure {
@@ -70,6 +73,7 @@ impl Figure {
             Figure::Energy => "energy.png",
             Figure::Particles => "particles.png",
             Figure::Gap => "gap.png",
+            Figure::Stationary => "stationary.png",
         }
     }
 }
@@ -113,9 +117,12 @@ pub fn plan(files: &[PathBuf]) -> Result<(Vec<Run>, Vec<Figure>), PlotError> {
     if any("/compare") {
         figs.push(Figure::Gap);
     }
+    if any("/stationary/temperature") {
+        figs.push(Figure::Stationary);
+    }
     if figs.is_empty() {
         return Err(PlotError::new(format!(
-            "{}: nothing to plot (no /density, /diagnostics, /particles or /compare)",
+            "{}: nothing to plot (no /density, /diagnostics, /particles, /compare or /stationary)",
             files
                 .iter()
                 .map(|f| f.display().to_string())
@@ -151,6 +158,9 @@ pub fn draw(
             particles::draw(p, rho, &out)?
         }
         Figure::Gap => gap::draw(first("/compare").expect("planned"), &out, opts)?,
+        Figure::Stationary => {
+            stationary::draw(first("/stationary/temperature").expect("planned"), &out)?
+        }
     }
     Ok(out)
 }
