@@ -253,21 +253,26 @@ impl PartialEq for AdjointPart {
 }
 
 impl AdjointPart {
-    /// Z_q for the trajectory of `seed`: the initial term from θ(0) of `dynamics` and the
-    /// accumulated martingale term `sums[q]`.
+    /// Z_q(t_j) for the run of `seed` at every record time j: the initial term
+    /// (1/N)Σ_i Iφ_0^{(q)}(θ_i(0)) − E[Iφ_0^{(q)}] from θ(0) of `dynamics` (drawn again: the same
+    /// draw as the run's), plus the martingale term `sums[j][q]` accumulated up to t_j.
     pub fn z(
         &self,
         dynamics: &Dynamics,
         seed: u64,
-        sums: &[f64],
-    ) -> Result<Vec<f64>, CompareError> {
+        sums: &[Vec<f64>],
+    ) -> Result<Vec<Vec<f64>>, CompareError> {
         let sys = dynamics.system(seed)?;
-        let init = self.adjoint.initial(sys.theta());
-        Ok(init
+        let init: Vec<f64> = self
+            .adjoint
+            .initial(sys.theta())
             .iter()
             .zip(&self.initial_mean)
-            .zip(sums)
-            .map(|((a, m), s)| a - m + s)
+            .map(|(a, m)| a - m)
+            .collect();
+        Ok(sums
+            .iter()
+            .map(|s| init.iter().zip(s).map(|(a, b)| a + b).collect())
             .collect())
     }
 
@@ -301,10 +306,7 @@ impl AdjointPart {
         let runs = dynamics.run_seeds_martingale(eval, seeds, recording, tap, progress)?;
         runs.into_iter()
             .map(|(tr, sums)| {
-                let z = sums
-                    .iter()
-                    .map(|s| self.z(dynamics, tr.seed, s))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let z = self.z(dynamics, tr.seed, &sums)?;
                 Ok((tr, z))
             })
             .collect()
