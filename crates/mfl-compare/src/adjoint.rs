@@ -29,7 +29,8 @@
 //! (J^Tφ)_n += Σ_k c_k g_k σ(x_k; θ_n) with g_k = Σ_m q_m|cell| σ(x_k; θ_m) and
 //! c_k = ½w_k∂²ℓ — two O(M·K) passes of the one kernel, never U on the grid. Time: Heun
 //! (second order) backward from t to 0 with steps ≤ ½/(max outflow rate), landing on the
-//! nodes where ρ_s was recorded; ρ_s, Ψ_s and f_s are linear in time between nodes.
+//! nodes where ρ_s was recorded; ρ_s, Ψ_s and f_s are linear in time between nodes. All fields
+//! are swept backward together, sharing each substep's path state and face coefficients.
 //!
 //! **Evaluation at particles.** Values Iφ by multilinear interpolation between cell centres
 //! (constant beyond the outer centres of a wall axis, wrapping on a periodic one); ∇φ by
@@ -182,11 +183,49 @@ struct Work {
     nonlocal: Vec<f64>,
 }
 
+/// The face coefficients of the linearised SG scheme at one path state, in the order of
+/// [`Layout::for_each_face`]: A(d)/h², A(−d)/h² (the jump rates L → R and R → L) and the flux
+/// sensitivity c_f = (A'(d)ρ_L + A'(−d)ρ_R)/h², d = Ψ_R − Ψ_L. They depend on ρ_s and Ψ_s only,
+/// so all fields share them.
+struct Faces {
+    cells: Vec<(usize, usize)>,
+    coef: Vec<[f64; 3]>,
+}
+
+impl Faces {
+    fn new(layout: &Layout) -> Self {
+        let mut cells = Vec::new();
+        layout.for_each_face(|l, r, _| cells.push((l, r)));
+        let n = cells.len();
+        Faces {
+            cells,
+            coef: vec![[0.0; 3]; n],
+        }
+    }
+
+    fn set(&mut self, layout: &Layout, temperature: f64, psi: &[f64], rho: &[f64]) {
+        let mut i = 0;
+        let coef = &mut self.coef;
+        layout.for_each_face(|l, r, h| {
+            let d = psi[r] - psi[l];
+            let h2 = h * h;
+            coef[i] = [
+                sg_coefficient(d, temperature) / h2,
+                sg_coefficient(-d, temperature) / h2,
+                (sg_coefficient_derivative(d, temperature) * rho[l]
+                    + sg_coefficient_derivative(-d, temperature) * rho[r])
+                    / h2,
+            ];
+            i += 1;
+        });
+    }
+}
+
 /// The backward right-hand side G = J_s^Tφ (dφ/dτ = G in reversed time τ = t − s) at the path
-/// state in `w` (ρ, Ψ, f and c already set), into `out`.
+/// state whose face coefficients are `faces` (and c in `w`), into `out`.
 fn backward_rhs(
-    layout: &Layout,
-    temperature: f64,
+    faces: &Faces,
+    cell_volume: f64,
     flat: &MeanField,
     centres: ArrayView2<f64>,
     w: &mut Work,
@@ -195,21 +234,15 @@ fn backward_rhs(
 ) {
     out.iter_mut().for_each(|v| *v = 0.0);
     w.q.iter_mut().for_each(|v| *v = 0.0);
-    let (psi, rho, q) = (&w.psi, &w.rho, &mut w.q);
-    layout.for_each_face(|l, r, h| {
-        let d = psi[r] - psi[l];
-        let h2 = h * h;
+    let q = &mut w.q;
+    for (&(l, r), &[ap, am, cf]) in faces.cells.iter().zip(&faces.coef) {
         let dphi = phi[r] - phi[l];
-        out[l] += sg_coefficient(d, temperature) / h2 * dphi;
-        out[r] -= sg_coefficient(-d, temperature) / h2 * dphi;
-        let cf = (sg_coefficient_derivative(d, temperature) * rho[l]
-            + sg_coefficient_derivative(-d, temperature) * rho[r])
-            / h2;
+        out[l] += ap * dphi;
+        out[r] -= am * dphi;
         q[r] += cf * dphi;
         q[l] -= cf * dphi;
-    });
-    let vol = layout.cell_volume;
-    let weights: Array1<f64> = w.q.iter().map(|v| v * vol).collect();
+    }
+    let weights: Array1<f64> = w.q.iter().map(|v| v * cell_volume).collect();
     flat.network_into(
         Measure::new(centres, weights.view()),
         w.g.as_slice_mut().expect("contiguous"),
@@ -255,80 +288,122 @@ impl Adjoint {
             nonlocal: vec![0.0; m],
         };
         let mut scratch = vec![0.0; m];
-        let mut fields = Vec::with_capacity(targets.len());
-        for &(t, functional) in targets {
-            let last = path.times.iter().position(|&s| s == t).ok_or_else(|| {
-                CompareError::invalid(
-                    "adjoint",
-                    format!("the terminal time {t} is not a node of the density path"),
-                )
-            })?;
-            // terminal value h_t
-            let mut phi = vec![0.0; m];
-            let mut res = vec![0.0; k];
-            eval.residual_into(&path.network[last], &mut res);
-            match functional {
+        // the terminal node of every target
+        let last: Vec<usize> = targets
+            .iter()
+            .map(|&(t, _)| {
+                path.times.iter().position(|&s| s == t).ok_or_else(|| {
+                    CompareError::invalid(
+                        "adjoint",
+                        format!("the terminal time {t} is not a node of the density path"),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        // terminal values h_t
+        let terminal = |q: usize| -> Vec<f64> {
+            let (j, mut phi) = (last[q], vec![0.0; m]);
+            match targets[q].1 {
                 Functional::Risk => {
+                    let mut res = vec![0.0; k];
+                    eval.residual_into(&path.network[j], &mut res);
                     flat.potential_of_residual_into(&res, centres.view(), &mut phi);
                     phi.iter_mut().for_each(|v| *v *= 2.0);
                 }
-                Functional::Energy => phi.copy_from_slice(&path.psi[last]),
+                Functional::Energy => phi.copy_from_slice(&path.psi[j]),
             }
-            let mut grads = vec![Vec::new(); last + 1];
-            grads[last] = gradient(grid, &phi);
-            let (mut k1, mut k2, mut trial) = (vec![0.0; m], vec![0.0; m], vec![0.0; m]);
-            for i in (0..last).rev() {
-                let (s0, s1) = (path.times[i], path.times[i + 1]);
-                let rate = max_outflow(&layout, temperature, &path.psi[i], &mut scratch).max(
-                    max_outflow(&layout, temperature, &path.psi[i + 1], &mut scratch),
-                );
-                let sub = ((s1 - s0) * rate / 0.5).ceil().max(1.0) as usize;
-                let dt = (s1 - s0) / sub as f64;
-                for j in 0..sub {
-                    let s = s1 - j as f64 * dt;
-                    let s_next = if j + 1 == sub { s0 } else { s - dt };
-                    // Heun in reversed time
-                    set_state(path, eval, s, &mut w);
+            phi
+        };
+        // one backward sweep for all fields: a field runs from its terminal node down to 0,
+        // and the fields running on a substep share its path state and face coefficients
+        let nq = targets.len();
+        let mut phis: Vec<Vec<f64>> = vec![Vec::new(); nq];
+        let mut grads: Vec<Vec<Vec<f64>>> = last.iter().map(|&j| vec![Vec::new(); j + 1]).collect();
+        let mut k1s: Vec<Vec<f64>> = vec![Vec::new(); nq];
+        let mut trials: Vec<Vec<f64>> = vec![Vec::new(); nq];
+        let mut k2 = vec![0.0; m];
+        let (mut faces_s, mut faces_next) = (Faces::new(&layout), Faces::new(&layout));
+        let top = path.times.len() - 1;
+        for q in (0..nq).filter(|&q| last[q] == 0) {
+            phis[q] = terminal(q);
+            grads[q][0] = gradient(grid, &phis[q]);
+        }
+        for i in (0..top).rev() {
+            for q in (0..nq).filter(|&q| last[q] == i + 1) {
+                phis[q] = terminal(q);
+                grads[q][i + 1] = gradient(grid, &phis[q]);
+                k1s[q] = vec![0.0; m];
+                trials[q] = vec![0.0; m];
+            }
+            let active: Vec<usize> = (0..nq).filter(|&q| last[q] > i).collect();
+            if active.is_empty() {
+                continue;
+            }
+            let (s0, s1) = (path.times[i], path.times[i + 1]);
+            let rate = max_outflow(&layout, temperature, &path.psi[i], &mut scratch).max(
+                max_outflow(&layout, temperature, &path.psi[i + 1], &mut scratch),
+            );
+            let sub = ((s1 - s0) * rate / 0.5).ceil().max(1.0) as usize;
+            let dt = (s1 - s0) / sub as f64;
+            for j in 0..sub {
+                let s = s1 - j as f64 * dt;
+                let s_next = if j + 1 == sub { s0 } else { s - dt };
+                // Heun in reversed time, stage 1 at s for every running field
+                set_state(path, eval, s, &mut w);
+                faces_s.set(&layout, temperature, &w.psi, &w.rho);
+                for &q in &active {
+                    let k1 = &mut k1s[q];
                     backward_rhs(
-                        &layout,
-                        temperature,
+                        &faces_s,
+                        layout.cell_volume,
                         &flat,
                         centres.view(),
                         &mut w,
-                        &phi,
-                        &mut k1,
+                        &phis[q],
+                        k1,
                     );
-                    for ((tv, p), a) in trial.iter_mut().zip(&phi).zip(&k1) {
+                    for ((tv, p), a) in trials[q].iter_mut().zip(&phis[q]).zip(k1.iter()) {
                         *tv = p + dt * a;
                     }
-                    set_state(path, eval, s_next, &mut w);
+                }
+                // stage 2 at s − dt
+                set_state(path, eval, s_next, &mut w);
+                faces_next.set(&layout, temperature, &w.psi, &w.rho);
+                for &q in &active {
                     backward_rhs(
-                        &layout,
-                        temperature,
+                        &faces_next,
+                        layout.cell_volume,
                         &flat,
                         centres.view(),
                         &mut w,
-                        &trial,
+                        &trials[q],
                         &mut k2,
                     );
-                    for ((p, a), b) in phi.iter_mut().zip(&k1).zip(&k2) {
+                    for ((p, a), b) in phis[q].iter_mut().zip(&k1s[q]).zip(&k2) {
                         *p += 0.5 * dt * (a + b);
                     }
                 }
-                if let Some(bad) = phi.iter().position(|v| !v.is_finite()) {
+            }
+            for &q in &active {
+                if let Some(bad) = phis[q].iter().position(|v| !v.is_finite()) {
                     return Err(CompareError::invalid(
                         "adjoint",
                         format!("φ became non-finite at cell {bad}, s = {s0}"),
                     ));
                 }
-                grads[i] = gradient(grid, &phi);
+                grads[q][i] = gradient(grid, &phis[q]);
             }
-            fields.push(Field {
-                terminal: t,
-                phi0: phi,
-                grad: grads,
-            });
         }
+        let fields: Vec<Field> = phis
+            .into_iter()
+            .zip(grads)
+            .zip(targets)
+            .map(|((phi0, grad), &(t, _))| Field {
+                terminal: t,
+                phi0,
+                grad,
+            })
+            .collect();
         Ok(Adjoint {
             grid: grid.clone(),
             node_times: path.times.clone(),
