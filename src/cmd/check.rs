@@ -47,9 +47,17 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
             })
             .collect();
         println!("grid        {} cells: {}", grid.len(), desc.join("; "));
-        match mfl_pde::ConvolutionPotential::applies(&mf, &grid) {
-            Ok(()) => println!("interaction convolution type: Ψ by FFT, O(M log M)"),
-            Err(e) => println!("interaction direct O(M·K) sums ({e})"),
+        if build::closed_form_field(&cfg, &mf, &grid)?.is_some() {
+            println!(
+                "interaction erf closed form E[erf(ux)erf(vx)] = (2/π)arcsin(2uv/√((1+2u²)(1+2v²))): \
+                 O(n_a·n_w + n_w²), no quadrature error (particles and rates: {} Gauss–Hermite nodes)",
+                mf.data.len()
+            );
+        } else {
+            match mfl_pde::ConvolutionPotential::applies(&mf, &grid) {
+                Ok(()) => println!("interaction convolution type: Ψ by FFT, O(M log M)"),
+                Err(e) => println!("interaction direct O(M·K) sums ({e})"),
+            }
         }
         if cfg
             .init
