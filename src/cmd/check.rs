@@ -50,7 +50,7 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
         if build::closed_form_field(&cfg, &mf, &grid)?.is_some() {
             println!(
                 "interaction erf closed form E[erf(ux)erf(vx)] = (2/π)arcsin(2uv/√((1+2u²)(1+2v²))): \
-                 O(n_a·n_w + n_w²), no quadrature error (particles and rates: {} Gauss–Hermite nodes)",
+                 O(n_a·n_w + n_w²), no quadrature error (particles: {} Gauss–Hermite nodes)",
                 mf.data.len()
             );
         } else {

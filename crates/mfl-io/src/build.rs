@@ -296,8 +296,8 @@ pub fn data(cfg: &Config, base: &Path, refine: usize) -> Result<Data, ConfigErro
                 Ok(Inputs::gauss_legendre(d, panels, k, l))
             }
             "closed_form" => {
-                // the grid potential is exact (`closed_form_field`); these Gauss–Hermite data
-                // serve the particles and the linearisation of the predicted rates
+                // the grid potential (and the rates' DΨ) is exact (`closed_form_field`); these
+                // Gauss–Hermite data serve particle runs and `mfl check`'s quadrature line
                 let k = nodes(40)?;
                 tensor_limit(k)?;
                 Ok(Inputs::gauss_hermite(d, k))

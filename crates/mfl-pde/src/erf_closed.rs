@@ -34,12 +34,12 @@
 //! [`mfl_core::MeanField`].
 
 use crate::error::PdeError;
-use crate::potential::{Energy, MeanFieldPotential, PotentialField};
+use crate::potential::{Energy, LinearResponse, MeanFieldPotential, PotentialField};
 use mfl_core::data::Teacher;
 use mfl_core::{Activation, Grid, Loss, MeanField, Param, Unit};
 use rayon::prelude::*;
 use std::f64::consts::FRAC_2_PI;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// The largest number of w cells accepted (the U sums cost n_w² per call).
 pub const MAX_W_CELLS: usize = 20_000;
@@ -85,9 +85,67 @@ struct Work {
     h: Vec<f64>,
 }
 
+/// The interaction part of the closed form on a grid: the linear map
+/// v ↦ ∫U(θ_m, θ')v(θ')dθ' = a_i Σ_l U(w_j, w_l) S_l[v], S_l[v] = Σ_i a_i v_il|cell| — which is
+/// DΨ[v] (Ψ is affine in ρ under the squared loss). Shared with the linearisation of the rates.
+#[derive(Debug)]
+pub struct ErfInteraction {
+    /// Amplitudes a_i (just [1] for θ = w).
+    a: Vec<f64>,
+    /// w_j.
+    w: Vec<f64>,
+    cell_volume: f64,
+}
+
+impl ErfInteraction {
+    /// S_j = Σ_i a_i ρ_ij|cell| into `s`.
+    fn marginal(&self, rho: &[f64], s: &mut [f64]) {
+        let nw = self.w.len();
+        s.iter_mut().for_each(|v| *v = 0.0);
+        for (i, ai) in self.a.iter().enumerate() {
+            for (sj, r) in s.iter_mut().zip(&rho[i * nw..(i + 1) * nw]) {
+                *sj += ai * r;
+            }
+        }
+        s.iter_mut().for_each(|v| *v *= self.cell_volume);
+    }
+
+    /// out_j = Σ_l k(w_j, w_l) S_l, parallel over j in fixed chunks, each sum in l order.
+    fn apply(&self, k: impl Fn(f64, f64) -> f64 + Sync, s: &[f64], out: &mut [f64]) {
+        let w = &self.w;
+        out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, o)| {
+            for (jj, oj) in o.iter_mut().enumerate() {
+                let wj = w[c * CHUNK + jj];
+                let mut acc = 0.0;
+                for (wl, sl) in w.iter().zip(s) {
+                    acc += k(wj, *wl) * sl;
+                }
+                *oj = acc;
+            }
+        });
+    }
+}
+
+impl LinearResponse for ErfInteraction {
+    /// out_ij = a_i Σ_l U(w_j, w_l) S_l[v].
+    fn apply(&self, v: &[f64], out: &mut [f64]) {
+        let nw = self.w.len();
+        let mut s = vec![0.0; nw];
+        let mut h = vec![0.0; nw];
+        self.marginal(v, &mut s);
+        ErfInteraction::apply(self, erf_kernel, &s, &mut h);
+        for (i, ai) in self.a.iter().enumerate() {
+            for (o, hj) in out[i * nw..(i + 1) * nw].iter_mut().zip(&h) {
+                *o = ai * hj;
+            }
+        }
+    }
+}
+
 /// The closed-form potential of an erf network with N(0, 1) inputs on a grid (module doc).
 #[derive(Debug)]
 pub struct ErfClosedForm {
+    core: Arc<ErfInteraction>,
     /// Amplitudes a_i (just [1] for θ = w).
     a: Vec<f64>,
     /// Whether θ = (a, w) (the a² term of the regulariser).
@@ -183,6 +241,11 @@ impl ErfClosedForm {
         }
         let nw = w.len();
         Ok(ErfClosedForm {
+            core: Arc::new(ErfInteraction {
+                a: a.clone(),
+                w: w.clone(),
+                cell_volume: grid.cell_volume(),
+            }),
             a,
             amplitude,
             v0,
@@ -218,31 +281,12 @@ impl ErfClosedForm {
         self.ey2
     }
 
-    /// S_j = Σ_i a_i ρ_ij|cell| into `s`.
     fn marginal(&self, rho: &[f64], s: &mut [f64]) {
-        let nw = self.w.len();
-        s.iter_mut().for_each(|v| *v = 0.0);
-        for (i, ai) in self.a.iter().enumerate() {
-            for (sj, r) in s.iter_mut().zip(&rho[i * nw..(i + 1) * nw]) {
-                *sj += ai * r;
-            }
-        }
-        s.iter_mut().for_each(|v| *v *= self.cell_volume);
+        self.core.marginal(rho, s)
     }
 
-    /// out_j = Σ_l k(w_j, w_l) S_l, parallel over j in fixed chunks, each sum in l order.
     fn apply(&self, k: impl Fn(f64, f64) -> f64 + Sync, s: &[f64], out: &mut [f64]) {
-        let w = &self.w;
-        out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, o)| {
-            for (jj, oj) in o.iter_mut().enumerate() {
-                let wj = w[c * CHUNK + jj];
-                let mut acc = 0.0;
-                for (wl, sl) in w.iter().zip(s) {
-                    acc += k(wj, *wl) * sl;
-                }
-                *oj = acc;
-            }
-        });
+        self.core.apply(k, s, out)
     }
 
     /// ∇_θΨ(θ_m; ρ) at every cell centre into `out` (length M·D, row-major):
@@ -289,6 +333,11 @@ impl ErfClosedForm {
 }
 
 impl PotentialField for ErfClosedForm {
+    /// The closed-form interaction [`ErfInteraction`].
+    fn linear_response(&self) -> Option<Arc<dyn LinearResponse>> {
+        Some(self.core.clone())
+    }
+
     fn dim(&self) -> usize {
         if self.amplitude {
             2

@@ -177,3 +177,38 @@ fn refusals_are_errors_not_panics() {
     let (mf2, ..) = problem(Param::AW, 4);
     assert!(ErfClosedForm::new(&mf2, &teacher, &grid).is_err());
 }
+
+#[test]
+fn closed_form_rates_match_the_data_linearisation() {
+    // ρ* of the closed form at T = 0.1; its slowest mode with the closed-form DΨ and with DΨ
+    // through converged composite Gauss–Legendre data (Ψ agrees to ≤ 1e−12 above) agree to
+    // the Lanczos tolerance (relative 1e−8 by default) and the data's error.
+    use mfl_pde::stationary::{slowest_mode, stationary, EigenOptions, Linearisation};
+    use mfl_pde::StationaryOptions;
+    for param in [Param::W, Param::AW] {
+        let (mf, teacher, grid, _) = problem(param, 128);
+        let closed = ErfClosedForm::new(&mf, &teacher, &grid).unwrap();
+        let t = 0.1;
+        let s = stationary(&grid, &closed, t, &vec![0.0; grid.len()], &StationaryOptions::default())
+            .unwrap();
+        assert!(s.converged && s.residual <= 1e-12);
+        let op = closed.linear_response().unwrap();
+        let a = Linearisation::with_response(&grid, t, &s.rho, &s.psi, op).unwrap();
+        let b = Linearisation::new(&grid, t, &s.rho, &s.psi, Some(&mf)).unwrap();
+        let (ka, kb) = (
+            slowest_mode(&a, &EigenOptions::default()).unwrap(),
+            slowest_mode(&b, &EigenOptions::default()).unwrap(),
+        );
+        let rel = (ka.kappa - kb.kappa).abs() / kb.kappa;
+        assert!(rel < 1e-7, "{param:?}: κ {} vs {} ({rel:e})", ka.kappa, kb.kappa);
+        // DΨ[v] itself against the data path
+        let v: Vec<f64> = (0..grid.len()).map(|m| ((m * 7919) % 13) as f64 - 6.0).collect();
+        let (mut o1, mut o2) = (vec![0.0; grid.len()], vec![0.0; grid.len()]);
+        a.potential_response(&v, &mut o1);
+        b.potential_response(&v, &mut o2);
+        let scale = o2.iter().fold(1.0f64, |m, x| m.max(x.abs()));
+        for (x, y) in o1.iter().zip(&o2) {
+            assert!((x - y).abs() <= 1e-12 * scale, "{x} vs {y}");
+        }
+    }
+}
