@@ -23,7 +23,11 @@ fn run(cfg: &str, tag: &str, sets: &[&str]) -> Vec<(f64, f64, f64)> {
         c.args(["--set", s]);
     }
     let o = c.arg("-o").arg(&out).output().unwrap();
-    assert!(o.status.success(), "{tag}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{tag}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert_eq!(read_attr(&out, "/", "status").unwrap(), "complete");
     let res = read_array(&out, "/stationary/residual").unwrap();
     assert!(res.iter().all(|r| *r <= 1e-12), "{tag}: {res:?}");

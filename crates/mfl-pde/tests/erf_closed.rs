@@ -189,8 +189,14 @@ fn closed_form_rates_match_the_data_linearisation() {
         let (mf, teacher, grid, _) = problem(param, 128);
         let closed = ErfClosedForm::new(&mf, &teacher, &grid).unwrap();
         let t = 0.1;
-        let s = stationary(&grid, &closed, t, &vec![0.0; grid.len()], &StationaryOptions::default())
-            .unwrap();
+        let s = stationary(
+            &grid,
+            &closed,
+            t,
+            &vec![0.0; grid.len()],
+            &StationaryOptions::default(),
+        )
+        .unwrap();
         assert!(s.converged && s.residual <= 1e-12);
         let op = closed.linear_response().unwrap();
         let a = Linearisation::with_response(&grid, t, &s.rho, &s.psi, op).unwrap();
@@ -200,9 +206,16 @@ fn closed_form_rates_match_the_data_linearisation() {
             slowest_mode(&b, &EigenOptions::default()).unwrap(),
         );
         let rel = (ka.kappa - kb.kappa).abs() / kb.kappa;
-        assert!(rel < 1e-7, "{param:?}: κ {} vs {} ({rel:e})", ka.kappa, kb.kappa);
+        assert!(
+            rel < 1e-7,
+            "{param:?}: κ {} vs {} ({rel:e})",
+            ka.kappa,
+            kb.kappa
+        );
         // DΨ[v] itself against the data path
-        let v: Vec<f64> = (0..grid.len()).map(|m| ((m * 7919) % 13) as f64 - 6.0).collect();
+        let v: Vec<f64> = (0..grid.len())
+            .map(|m| ((m * 7919) % 13) as f64 - 6.0)
+            .collect();
         let (mut o1, mut o2) = (vec![0.0; grid.len()], vec![0.0; grid.len()]);
         a.potential_response(&v, &mut o1);
         b.potential_response(&v, &mut o2);

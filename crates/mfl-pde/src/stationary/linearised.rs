@@ -34,9 +34,9 @@
 
 use crate::error::PdeError;
 use crate::flux::{sg_coefficient, Layout};
+use crate::potential::LinearResponse;
 use mfl_core::{Grid, MeanField, Measure};
 use ndarray::{Array1, Array2};
-use crate::potential::LinearResponse;
 use std::sync::{Arc, Mutex};
 
 /// DΨ of a mean-field problem at ρ*.
