@@ -54,7 +54,7 @@ struct Response {
 #[derive(Debug)]
 enum Dpsi {
     /// Through the data of a mean-field problem.
-    Data(Response),
+    Data(Box<Response>),
     /// A closed-form map ([`LinearResponse`], e.g. [`crate::ErfInteraction`]).
     Closed(Arc<dyn LinearResponse>),
 }
@@ -130,12 +130,12 @@ impl Linearisation {
                 let mut mf0 = mf.clone();
                 mf0.lambda = 0.0;
                 let k = f.len();
-                Some(Dpsi::Data(Response {
+                Some(Dpsi::Data(Box::new(Response {
                     mf0,
                     centres,
                     curvature,
                     work: Mutex::new((Array1::zeros(m), vec![0.0; k])),
-                }))
+                })))
             }
         };
         Ok(Linearisation {
