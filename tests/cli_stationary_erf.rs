@@ -93,3 +93,25 @@ fn closed_form_is_refused_for_other_units_and_large_grids() {
         assert!(err.contains(key), "{sets:?}: {err}");
     }
 }
+
+#[test]
+fn compare_refuses_the_closed_form() {
+    // R_N of the particles is a quadrature, so R(ρ_t) must be the same one
+    let cfg = scratch("cmp_erf.toml");
+    let base = std::fs::read_to_string(example("stationary_erf_1d.toml")).unwrap();
+    let text = format!(
+        "{base}\n[particles]\nn = 10\neta = 0.01\nt_end = 0.1\n\n[compare]\nn = [10, 20]\nseeds = 2\n"
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let o = mfl()
+        .arg("compare")
+        .arg(&cfg)
+        .arg("-o")
+        .arg(scratch("cmp_erf.h5"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("data.quadrature"), "{err}");
+}
