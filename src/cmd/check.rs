@@ -47,9 +47,18 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
             })
             .collect();
         println!("grid        {} cells: {}", grid.len(), desc.join("; "));
-        match mfl_pde::ConvolutionPotential::applies(&mf, &grid) {
-            Ok(()) => println!("interaction convolution type: Ψ by FFT, O(M log M)"),
-            Err(e) => println!("interaction direct O(M·K) sums ({e})"),
+        let closed = build::closed_form_field(&cfg, &mf, &grid)?;
+        if closed.is_some() {
+            println!(
+                "interaction erf closed form E[erf(ux)erf(vx)] = (2/π)arcsin(2uv/√((1+2u²)(1+2v²))): \
+                 O(n_a·n_w + n_w²), no quadrature error (particles: {} Gauss–Hermite nodes)",
+                mf.data.len()
+            );
+        } else {
+            match mfl_pde::ConvolutionPotential::applies(&mf, &grid) {
+                Ok(()) => println!("interaction convolution type: Ψ by FFT, O(M log M)"),
+                Err(e) => println!("interaction direct O(M·K) sums ({e})"),
+            }
         }
         if cfg
             .init
@@ -70,6 +79,14 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
                 mf.data.len(),
                 fine.data.len()
             );
+            if let Some(cf) = &closed {
+                use mfl_pde::PotentialField;
+                let rc = cf.energy(&rho).risk.unwrap_or(f64::NAN);
+                println!(
+                    "R(ρ₀)       {rc:.10e}   closed form (the Gauss–Hermite line above is off by {:.2e})",
+                    (r - rc).abs()
+                );
+            }
             let (_, grad) = mf.potential_grad(mu, c.view());
             // forward-Euler positivity limit of the SG scheme: dt ≤ 1/max_m Σ_a (|∂_aΨ|/h_a + 2T/h_a²)
             let mut rate: f64 = 0.0;

@@ -75,6 +75,15 @@ pub fn setup(cfg: &Config) -> Result<CompareSetup, Error> {
         .compare
         .clone()
         .ok_or_else(|| ConfigError::key("compare", "`mfl compare` needs a [compare] table"))?;
+    if build::is_closed_form(cfg) {
+        // the particles' R_N is a quadrature; R(ρ_t) must be the same one (DESIGN.md §2)
+        return Err(ConfigError::key(
+            "data.quadrature",
+            "\"closed_form\" is for grid runs (solve, stationary); `mfl compare` needs R_N and \
+             R(ρ_t) on the same data: use \"hermite\" or \"legendre\"",
+        )
+        .into());
+    }
     let ns = particle_numbers(&cmp)?;
     let p = cfg.particles.as_ref().ok_or_else(|| {
         ConfigError::key(

@@ -9,7 +9,7 @@ use mfl_io::record::{write_grid, SolveWriter};
 use mfl_io::{build, ConfigError};
 use mfl_pde::{
     mean_field_potential, Diagnostics, FvProblem, Interaction, Observer, PositivityFilter,
-    RunOptions, StepperChoice,
+    PotentialField, RunOptions, StepperChoice,
 };
 use std::path::Path;
 
@@ -324,12 +324,15 @@ pub fn setup(cfg: &Config, base: &Path) -> Result<SolveSetup, Box<dyn std::error
             .map_err(|e| ConfigError::key("solver.scheme", strip_what(&e)))?;
     }
     let rho0 = initial_density(cfg, base, &grid)?;
-    let field = mean_field_potential(mf, &grid, interaction).map_err(|e| match e {
-        mfl_pde::PdeError::Invalid { what, why } if what == "interaction" => {
-            ConfigError::key("solver.interaction", why)
-        }
-        other => ConfigError::key("grid", other.to_string()),
-    })?;
+    let field: Box<dyn PotentialField> = match build::closed_form_field(cfg, &mf, &grid)? {
+        Some(f) => Box::new(f),
+        None => mean_field_potential(mf, &grid, interaction).map_err(|e| match e {
+            mfl_pde::PdeError::Invalid { what, why } if what == "interaction" => {
+                ConfigError::key("solver.interaction", why)
+            }
+            other => ConfigError::key("grid", other.to_string()),
+        })?,
+    };
     let problem = FvProblem::new(grid, temperature, field)
         .map_err(|e| ConfigError::key("grid", e.to_string()))?;
     Ok(SolveSetup {

@@ -141,12 +141,15 @@ pub fn setup(cfg: &Config, base: &Path) -> Result<StationarySetup, Box<dyn std::
             .into())
         }
     };
-    let field = mean_field_potential(mf.clone(), &grid, interaction).map_err(|e| match e {
-        mfl_pde::PdeError::Invalid { what, why } if what == "interaction" => {
-            ConfigError::key("solver.interaction", why)
-        }
-        other => ConfigError::key("grid", other.to_string()),
-    })?;
+    let field: Box<dyn PotentialField> = match build::closed_form_field(cfg, &mf, &grid)? {
+        Some(f) => Box::new(f),
+        None => mean_field_potential(mf.clone(), &grid, interaction).map_err(|e| match e {
+            mfl_pde::PdeError::Invalid { what, why } if what == "interaction" => {
+                ConfigError::key("solver.interaction", why)
+            }
+            other => ConfigError::key("grid", other.to_string()),
+        })?,
+    };
     let mut psi0 = vec![0.0; grid.len()];
     if cfg.init.is_some() {
         let rho0 = super::solve::initial_density(cfg, base, &grid)?;

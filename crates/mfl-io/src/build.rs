@@ -295,12 +295,22 @@ pub fn data(cfg: &Config, base: &Path, refine: usize) -> Result<Data, ConfigErro
                 tensor_limit(k * panels)?;
                 Ok(Inputs::gauss_legendre(d, panels, k, l))
             }
+            "closed_form" => {
+                // the grid potential (and the rates' DΨ) is exact (`closed_form_field`); these
+                // Gauss–Hermite data serve particle runs and `mfl check`'s quadrature line
+                let k = nodes(40)?;
+                tensor_limit(k)?;
+                Ok(Inputs::gauss_hermite(d, k))
+            }
             other => Err(ConfigError::key(
                 "data.quadrature",
-                format!("unknown quadrature '{other}'; valid: hermite, legendre"),
+                format!("unknown quadrature '{other}'; valid: hermite, legendre, closed_form"),
             )),
         }
     };
+    if is_closed_form(cfg) {
+        check_closed_form(cfg, &student, teacher.as_ref())?;
+    }
     let out = match dc.kind.as_str() {
         "gaussian" => {
             let mut q = standard_gaussian()?;
@@ -375,6 +385,76 @@ pub fn data(cfg: &Config, base: &Path, refine: usize) -> Result<Data, ConfigErro
         }
     };
     Ok(out)
+}
+
+/// Whether `[data] quadrature = "closed_form"`: the erf network's grid potential in closed form
+/// ([`mfl_pde::ErfClosedForm`]).
+pub fn is_closed_form(cfg: &Config) -> bool {
+    cfg.data.quadrature.as_deref() == Some("closed_form")
+}
+
+/// The conditions of the closed form: `[data] kind = "gaussian"` without `cov`, erf ridge student
+/// and teacher units on d = 1 inputs with θ = w or (a, w), the squared loss.
+fn check_closed_form(
+    cfg: &Config,
+    student: &Unit,
+    teacher: Option<&Teacher>,
+) -> Result<(), ConfigError> {
+    const WHY: &str = "quadrature = \"closed_form\" needs";
+    if cfg.data.kind != "gaussian" || cfg.data.cov.is_some() {
+        return Err(ConfigError::key(
+            "data.quadrature",
+            format!("{WHY} kind = \"gaussian\" with x ~ N(0, 1) (no data.cov)"),
+        ));
+    }
+    if mfl_pde::erf_closed::erf_ridge_1d(student).is_none() {
+        return Err(ConfigError::key(
+            "data.quadrature",
+            format!("{WHY} an erf ridge unit with input_dim = 1 and param w or a_w ([unit])"),
+        ));
+    }
+    if let Some(t) = teacher {
+        if mfl_pde::erf_closed::erf_ridge_1d(&t.unit).is_none() {
+            return Err(ConfigError::key(
+                "data.quadrature",
+                format!("{WHY} an erf ridge teacher with input_dim = 1 and param w or a_w ([teacher.unit])"),
+            ));
+        }
+    }
+    if cfg.problem.loss != "squared" {
+        return Err(ConfigError::key(
+            "data.quadrature",
+            format!("{WHY} the squared loss (problem.loss)"),
+        ));
+    }
+    Ok(())
+}
+
+/// The closed-form grid potential when `[data] quadrature = "closed_form"` (None otherwise):
+/// [`mfl_pde::ErfClosedForm`] of `mf` with the `[teacher]` labels on `grid`.
+pub fn closed_form_field(
+    cfg: &Config,
+    mf: &MeanField,
+    grid: &Grid,
+) -> Result<Option<mfl_pde::ErfClosedForm>, ConfigError> {
+    if !is_closed_form(cfg) {
+        return Ok(None);
+    }
+    let t = teacher(cfg, &mf.unit)?
+        .ok_or_else(|| ConfigError::key("teacher", "the closed form needs a [teacher]"))?;
+    check_closed_form(cfg, &mf.unit, Some(&t))?;
+    if cfg.solver.as_ref().is_some_and(|s| s.interaction == "fft") {
+        return Err(ConfigError::key(
+            "solver.interaction",
+            "\"fft\" does not apply with data.quadrature = \"closed_form\"",
+        ));
+    }
+    mfl_pde::ErfClosedForm::new(mf, &t, grid)
+        .map(Some)
+        .map_err(|e| match e {
+            mfl_pde::PdeError::Invalid { why, .. } => ConfigError::key("grid", why),
+            other => ConfigError::key("grid", other.to_string()),
+        })
 }
 
 /// The mean-field problem of `[problem]`, `[unit]`, `[data]`, `[teacher]`.

@@ -104,7 +104,10 @@ fn one() -> usize {
 pub struct DataCfg {
     /// gaussian | two_class | torus | interval | csv | samples
     pub kind: String,
-    /// gaussian/two_class: "hermite" (default) or "legendre" (composite, on [−truncate, truncate]).
+    /// gaussian/two_class: "hermite" (default) or "legendre" (composite, on [−truncate, truncate]);
+    /// gaussian: "closed_form" — erf ridge units on x ~ N(0, 1) (d = 1, θ = w or (a, w)): grid
+    /// runs use Ψ and R in closed form (no quadrature error, O(n_w²) per call, n_w ≤ 20 000
+    /// w cells, rates included); particles use `nodes` Gauss–Hermite nodes.
     #[serde(default)]
     pub quadrature: Option<String>,
     /// Quadrature nodes per axis (hermite, torus, interval; default 40), or per panel (legendre; default 8).

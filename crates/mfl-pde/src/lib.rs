@@ -16,6 +16,8 @@
 //!   2/3-rule dealiasing, optional positivity filter); [`fft`] — the planned real FFTs;
 //! * [`convolution`] — Ψ of convolution-type problems (periodic unit, torus data) by FFT in
 //!   O(M log M), used by both schemes ([`mean_field_potential`] picks it automatically);
+//! * [`erf_closed`] — Ψ, ∇Ψ and R of an erf network with N(0, 1) inputs in closed form
+//!   (E[erf(ux)erf(vx)] = (2/π) arcsin(2uv/√((1+2u²)(1+2v²)))), no quadrature error;
 //! * [`decay`] — the measured exponential rate of F(ρ_t) − F* with its window and interval;
 //! * [`diagnostics`] — mass, risk, free energy, entropy, moments, dissipation, Gibbs residual;
 //! * [`driver`] — the time loop, blow-up detection and the [`driver::Observer`] interface;
@@ -29,6 +31,7 @@ pub mod convolution;
 pub mod decay;
 pub mod diagnostics;
 pub mod driver;
+pub mod erf_closed;
 pub mod error;
 pub mod fft;
 pub mod flux;
@@ -42,9 +45,10 @@ pub use convolution::{mean_field_potential, ConvolutionPotential, Interaction};
 pub use decay::{fit_decay, DecayFit};
 pub use diagnostics::{diagnose, Diagnostics};
 pub use driver::{solve, FvProblem, NoObserver, Observer, Recorder, RunOptions, StepperChoice};
+pub use erf_closed::{ErfClosedForm, ErfInteraction};
 pub use error::PdeError;
 pub use histogram::histogram;
-pub use potential::{Energy, FixedPotential, MeanFieldPotential, PotentialField};
+pub use potential::{Energy, FixedPotential, LinearResponse, MeanFieldPotential, PotentialField};
 pub use spectral::{PositivityFilter, SpectralEtdrk4};
 pub use stationary::{stationary, Stationary, StationaryOptions};
 pub use stepper::{ExplicitSsprk3, ImplicitSg, Stepper};

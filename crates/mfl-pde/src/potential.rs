@@ -19,6 +19,14 @@ pub struct Energy {
     pub energy: f64,
 }
 
+/// A linear map v ↦ DΨ[v] on the cells (v, out of length M), for potentials whose
+/// ρ-dependence is known in closed form; the linearisation of the stationary rates uses it
+/// instead of the data ([`crate::stationary::Linearisation::with_response`]).
+pub trait LinearResponse: Send + Sync + std::fmt::Debug {
+    /// DΨ[v] into `out`.
+    fn apply(&self, v: &[f64], out: &mut [f64]);
+}
+
 /// A potential field Ψ(·; ρ) evaluated at the cell centres of a grid.
 pub trait PotentialField: Send + Sync {
     /// Dimension D of θ-space (must equal the grid's).
@@ -37,6 +45,11 @@ pub trait PotentialField: Send + Sync {
     /// and when unknown.
     fn stiffness(&self) -> f64 {
         0.0
+    }
+    /// DΨ[·] in closed form when the field has one (None, the default: the linearisation goes
+    /// through the data of the [`MeanField`] problem).
+    fn linear_response(&self) -> Option<std::sync::Arc<dyn LinearResponse>> {
+        None
     }
 }
 

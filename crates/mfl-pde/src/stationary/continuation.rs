@@ -27,7 +27,8 @@ pub struct StationaryPoint {
 
 /// Stationary states at each temperature of `temperatures` in turn (the first started from
 /// `psi0`, each later one from the previous state's Ψ iterate). `mf` is the problem behind
-/// `field` for the rates' DΨ (None for a fixed potential); `rates` asks for [`slowest_mode`].
+/// `field` for the rates' DΨ (None for a fixed potential; unused when the field has a
+/// closed-form [`PotentialField::linear_response`]); `rates` asks for [`slowest_mode`].
 /// The Lanczos iteration at each temperature starts from the previous temperature's mode.
 /// `each` sees every point as soon as it is computed (an `Err` stops the continuation with
 /// [`PdeError::Observer`]). The continuation stops after the first state that does not
@@ -50,7 +51,10 @@ pub fn continuation(
         let diagnostics = diagnose(grid, field, &state.rho, t, 0.0, 0.0, 0);
         let mode = match rates {
             Some(eo) if state.converged => {
-                let lin = Linearisation::new(grid, t, &state.rho, &state.psi, mf)?;
+                let lin = match field.linear_response() {
+                    Some(op) => Linearisation::with_response(grid, t, &state.rho, &state.psi, op)?,
+                    None => Linearisation::new(grid, t, &state.rho, &state.psi, mf)?,
+                };
                 let guess = out
                     .last()
                     .and_then(|p| p.mode.as_ref())

@@ -24,6 +24,9 @@
 //! [`MeanField::potential_of_residual_into`] (λ set to 0: the (λ/2)|θ|² part of Ψ does not depend
 //! on ρ) — U is never formed. For a fixed potential DΨ = 0.
 //!
+//! A field with a closed-form interaction (`PotentialField::linear_response`, e.g. the erf
+//! network of [`crate::erf_closed`]) supplies DΨ[v] itself ([`Linearisation::with_response`]).
+//!
 //! a_f is taken as the mean of its two expressions, so K is symmetric to the last bit; at a state
 //! with Gibbs residual r the operator differs from the exact Jacobian of the scheme by O(r).
 //! Cells where ρ* underflows to 0 carry no perturbation (v/ρ* := 0 there): their faces have
@@ -31,9 +34,10 @@
 
 use crate::error::PdeError;
 use crate::flux::{sg_coefficient, Layout};
+use crate::potential::LinearResponse;
 use mfl_core::{Grid, MeanField, Measure};
 use ndarray::{Array1, Array2};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// DΨ of a mean-field problem at ρ*.
 #[derive(Debug)]
@@ -46,6 +50,15 @@ struct Response {
     work: Mutex<(Array1<f64>, Vec<f64>)>,
 }
 
+/// How DΨ[v] is computed.
+#[derive(Debug)]
+enum Dpsi {
+    /// Through the data of a mean-field problem.
+    Data(Box<Response>),
+    /// A closed-form map ([`LinearResponse`], e.g. [`crate::ErfInteraction`]).
+    Closed(Arc<dyn LinearResponse>),
+}
+
 /// L = −K H at a Gibbs state (see the module doc).
 #[derive(Debug)]
 pub struct Linearisation {
@@ -54,7 +67,7 @@ pub struct Linearisation {
     rho: Vec<f64>,
     /// c_f = a_f/(T h²) per face, in [`Layout::for_each_face`] order.
     face: Vec<f64>,
-    response: Option<Response>,
+    response: Option<Dpsi>,
 }
 
 impl Linearisation {
@@ -117,12 +130,12 @@ impl Linearisation {
                 let mut mf0 = mf.clone();
                 mf0.lambda = 0.0;
                 let k = f.len();
-                Some(Response {
+                Some(Dpsi::Data(Box::new(Response {
                     mf0,
                     centres,
                     curvature,
                     work: Mutex::new((Array1::zeros(m), vec![0.0; k])),
-                })
+                })))
             }
         };
         Ok(Linearisation {
@@ -132,6 +145,21 @@ impl Linearisation {
             face,
             response,
         })
+    }
+
+    /// The linearisation at ρ* with potential Ψ* on `grid` at T > 0, with DΨ[v] given in
+    /// closed form by `response` (squared loss: DΨ[v] = ∫U(·, θ')v(θ')dθ', e.g. from
+    /// [`crate::PotentialField::linear_response`]) instead of through the data.
+    pub fn with_response(
+        grid: &Grid,
+        temperature: f64,
+        rho: &[f64],
+        psi: &[f64],
+        response: Arc<dyn LinearResponse>,
+    ) -> Result<Self, PdeError> {
+        let mut lin = Linearisation::new(grid, temperature, rho, psi, None)?;
+        lin.response = Some(Dpsi::Closed(response));
+        Ok(lin)
     }
 
     /// Number of cells M.
@@ -153,7 +181,8 @@ impl Linearisation {
     pub fn potential_response(&self, v: &[f64], out: &mut [f64]) {
         match &self.response {
             None => out.iter_mut().for_each(|o| *o = 0.0),
-            Some(r) => {
+            Some(Dpsi::Closed(op)) => op.apply(v, out),
+            Some(Dpsi::Data(r)) => {
                 let mut guard = r.work.lock().unwrap_or_else(|e| e.into_inner());
                 let (w, df) = &mut *guard;
                 let vol = self.layout.cell_volume;
