@@ -173,3 +173,23 @@ fn spectral_scheme_writes_the_same_layout_and_rejects_walls() {
         "{err}"
     );
 }
+
+/// The last of `output.snapshots` evenly spaced times is t_end itself, even where
+/// (t_end·(n − 1))/(n − 1) rounds above it (0.2·6/6 = 0.20000000000000004 was rejected as
+/// "outside [0, t_end]").
+#[test]
+fn evenly_spaced_snapshots_end_exactly_at_t_end() {
+    let out = scratch("snap7.h5");
+    let o = mfl()
+        .args(["solve", "--quiet"])
+        .arg(example("quickstart_1d.toml"))
+        .args(["--set", "solver.t_end=0.2", "--set", "output.snapshots=7"])
+        .args(["--set", "grid.cells=[64]", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let time = read_array(&out, "/time").unwrap();
+    assert_eq!(time.len(), 7);
+    assert_eq!(time[[6]], 0.2);
+}

@@ -40,7 +40,11 @@ pub fn snapshot_times(cfg: &Config, t_end: f64) -> Result<Vec<f64>, ConfigError>
             if n == 1 {
                 return Ok(vec![t_end]);
             }
-            Ok((0..n).map(|i| t_end * i as f64 / (n - 1) as f64).collect())
+            // (t_end·i)/(n − 1) can round above t_end at i = n − 1 (0.2·6/6 = 0.20000000000000004):
+            // clamp, which leaves every other time's bits as they were
+            Ok((0..n)
+                .map(|i| (t_end * i as f64 / (n - 1) as f64).min(t_end))
+                .collect())
         }
     }
 }
