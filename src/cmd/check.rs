@@ -132,7 +132,7 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
         );
     }
     if cfg.stationary.is_some() {
-        let st = super::stationary::settings(&cfg)?;
+        let st = crate::scenario::stationary::settings(&cfg)?;
         println!(
             "stationary  T = {:?}, tol {:e}, max_iter {}, damping {}, Anderson depth {}, rates {}",
             st.temperatures,
@@ -147,7 +147,7 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
         );
     }
     if cfg.compare.is_some() {
-        let cs = super::compare::setup(&cfg)?;
+        let cs = crate::scenario::compare::setup(&cfg)?;
         println!(
             "compare     N = {:?}, {} seeds, times {:?}, control {}, budget {}{}",
             cs.ns,

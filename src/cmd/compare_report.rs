@@ -1,10 +1,10 @@
 //! What `mfl compare` stores under /compare and prints: the gap table per time, the slope
 //! fits and the error budget.
 
-use super::compare::{arr1, arr2, fit_at};
-use super::solve::SolveSetup;
+use crate::scenario::pde::SolveSetup;
 use mfl_compare::{slope_fit, BudgetRow, Equilibrium, GapTable, SlopeFit};
 use mfl_io::h5::{H5Error, OutputFile};
+use ndarray::{Array1, Array2};
 use std::io::Write;
 
 /// The fitted and derived numbers of a sweep.
@@ -434,4 +434,21 @@ impl<'a> Report<'a> {
         }
         Ok(())
     }
+}
+
+/// A [S]-vector as an HDF5-ready array.
+pub(crate) fn arr1(v: &[f64]) -> Array1<f64> {
+    Array1::from(v.to_vec())
+}
+
+/// An [Nn, Nt] table of `f(row)`.
+pub(crate) fn arr2(table: &GapTable, f: impl Fn(&mfl_compare::GapRow) -> f64) -> Array2<f64> {
+    Array2::from_shape_fn((table.ns.len(), table.times.len()), |(i, j)| {
+        f(table.row(i, j))
+    })
+}
+
+/// The slope fit at time index j (with seed-jackknife intervals), or why there is none.
+pub(crate) fn fit_at(table: &GapTable, j: usize) -> Result<mfl_compare::SlopeFit, String> {
+    table.slope_fit(j).map_err(|e| e.to_string())
 }

@@ -1,0 +1,193 @@
+//! The N-sweep of a config: particle numbers, record times, seeds, and the dynamics per N.
+
+use super::particles::setup as particle_setup;
+use super::pde::snapshot_times;
+use mfl_io::config::{CompareCfg, Config};
+use mfl_io::{build, ConfigError};
+use mfl_particles::{Dynamics, Init};
+use std::path::Path;
+
+pub type Error = Box<dyn std::error::Error>;
+
+/// The list of N of `[compare]`: `n`, or the geometric range n_min·n_factor^j ≤ n_max.
+pub fn particle_numbers(c: &CompareCfg) -> Result<Vec<usize>, ConfigError> {
+    let ns = match (&c.n, c.n_min, c.n_max) {
+        (Some(ns), None, None) => ns.clone(),
+        (None, Some(lo), Some(hi)) => {
+            let f = c.n_factor.unwrap_or(2);
+            if f < 2 {
+                return Err(ConfigError::key("compare.n_factor", "must be ≥ 2"));
+            }
+            if lo == 0 || hi < lo {
+                return Err(ConfigError::key(
+                    "compare.n_min",
+                    format!("needs 1 ≤ n_min ≤ n_max, got {lo} and {hi}"),
+                ));
+            }
+            std::iter::successors(Some(lo), |&n| n.checked_mul(f).filter(|&m| m <= hi)).collect()
+        }
+        _ => {
+            return Err(ConfigError::key(
+                "compare.n",
+                "give either the list `n` or the range `n_min`, `n_max` (and `n_factor`)",
+            ))
+        }
+    };
+    if ns.len() < 3 {
+        return Err(ConfigError::key(
+            "compare.n",
+            format!("a slope with a confidence interval needs ≥ 3 values of N, got {ns:?}"),
+        ));
+    }
+    if ns.contains(&0) || ns.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(ConfigError::key(
+            "compare.n",
+            format!("values must be ≥ 1 and strictly increasing, got {ns:?}"),
+        ));
+    }
+    Ok(ns)
+}
+
+/// Everything a comparison needs, resolved from a config.
+pub struct CompareSetup {
+    pub cmp: CompareCfg,
+    pub ns: Vec<usize>,
+    pub times: Vec<f64>,
+    pub seeds: Vec<u64>,
+    pub eta: f64,
+}
+
+/// Validate `[compare]` against the rest of the config.
+pub fn setup(cfg: &Config) -> Result<CompareSetup, Error> {
+    let cmp = cfg
+        .compare
+        .clone()
+        .ok_or_else(|| ConfigError::key("compare", "`mfl compare` needs a [compare] table"))?;
+    if build::is_closed_form(cfg) {
+        // the particles' R_N is a quadrature; R(ρ_t) must be the same one (DESIGN.md §2)
+        return Err(ConfigError::key(
+            "data.quadrature",
+            "\"closed_form\" is for grid runs (solve, stationary); `mfl compare` needs R_N and \
+             R(ρ_t) on the same data: use \"hermite\" or \"legendre\"",
+        )
+        .into());
+    }
+    let ns = particle_numbers(&cmp)?;
+    let p = cfg.particles.as_ref().ok_or_else(|| {
+        ConfigError::key(
+            "particles",
+            "`mfl compare` needs a [particles] table (η, t_end)",
+        )
+    })?;
+    let s = cfg.solver.as_ref().ok_or_else(|| {
+        ConfigError::key("solver", "`mfl compare` needs a [solver] table for the PDE")
+    })?;
+    if cmp.seeds < 3 {
+        return Err(ConfigError::key(
+            "compare.seeds",
+            format!("needs ≥ 3 seeds for standard errors, got {}", cmp.seeds),
+        )
+        .into());
+    }
+    if !matches!(cmp.control.as_str(), "adjoint" | "coupled" | "none") {
+        return Err(ConfigError::key(
+            "compare.control",
+            format!(
+                "unknown control '{}'; valid: adjoint, coupled, none",
+                cmp.control
+            ),
+        )
+        .into());
+    }
+    if p.confine == Some(false) {
+        return Err(ConfigError::key(
+            "particles.confine",
+            "the comparison keeps particles in the PDE's box (the domain changes R); remove \
+             `confine = false`",
+        )
+        .into());
+    }
+    let t_end = p.t_end.min(s.t_end);
+    let times = match &cmp.times {
+        Some(ts) => {
+            if let Some(bad) = ts.iter().find(|&&t| !(t >= 0.0 && t <= t_end)) {
+                return Err(ConfigError::key(
+                    "compare.times",
+                    format!("{bad} is outside [0, min(particles.t_end, solver.t_end) = {t_end}]"),
+                )
+                .into());
+            }
+            if ts.is_empty() || ts.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(ConfigError::key(
+                    "compare.times",
+                    "needs at least one time, strictly increasing",
+                )
+                .into());
+            }
+            ts.clone()
+        }
+        None => {
+            let mut ts = snapshot_times(cfg, t_end)?;
+            ts.sort_by(f64::total_cmp);
+            ts.dedup();
+            ts
+        }
+    };
+    if let Some(from) = cmp.equilibrium_from {
+        if !(cfg.problem.temperature > 0.0) {
+            return Err(ConfigError::key(
+                "compare.equilibrium_from",
+                "equilibrium gaps need T > 0 (problem.temperature)",
+            )
+            .into());
+        }
+        let late = times.iter().filter(|&&t| t >= from).count();
+        if late < 2 {
+            return Err(ConfigError::key(
+                "compare.equilibrium_from",
+                format!("needs at least 2 record times ≥ {from}, got {late}"),
+            )
+            .into());
+        }
+    }
+    Ok(CompareSetup {
+        ns,
+        times,
+        seeds: (0..cmp.seeds as u64)
+            .map(|s| cmp.seed.checked_add(s))
+            .collect::<Option<Vec<u64>>>()
+            .ok_or_else(|| ConfigError::key("compare.seed", "seed + seeds overflows 64 bits"))?,
+        eta: p.eta,
+        cmp,
+    })
+}
+
+/// The config with `key = value` overrides applied on top (for the N, η and grid variants).
+pub fn variant(cfg: &Config, sets: &[String]) -> Result<Config, Error> {
+    let text = toml::to_string(cfg)?;
+    Ok(build::parse(&text, "the resolved config", sets)?)
+}
+
+/// The particle dynamics of the config with N particles and step `eta`, started from the
+/// PDE's initial grid density (uniform inside cells), confined to the PDE's box.
+pub fn dynamics(
+    cfg: &Config,
+    base: &Path,
+    n: usize,
+    eta: f64,
+    grid: &mfl_core::Grid,
+    rho0: &[f64],
+) -> Result<Dynamics, Error> {
+    let v = variant(
+        cfg,
+        &[format!("particles.n={n}"), format!("particles.eta={eta:e}")],
+    )?;
+    let mut d = particle_setup(&v, base)?.dynamics;
+    d.init = Init::GridDensity {
+        grid: grid.clone(),
+        density: rho0.to_vec(),
+    };
+    d.validate()
+        .map_err(|e| ConfigError::key("init", e.to_string()))?;
+    Ok(d)
+}

@@ -1,0 +1,352 @@
+//! The PDE run of a config: problem, initial density and run options.
+
+use mfl_core::Grid;
+use mfl_io::config::Config;
+use mfl_io::h5::read_array;
+use mfl_io::{build, ConfigError};
+use mfl_pde::{
+    mean_field_potential, FvProblem, Interaction, PositivityFilter, PotentialField, RunOptions,
+    StepperChoice,
+};
+use std::path::Path;
+
+/// Everything a PDE run needs, resolved from a config.
+pub struct SolveSetup {
+    pub problem: FvProblem,
+    pub rho0: Vec<f64>,
+    pub opts: RunOptions,
+}
+
+/// Snapshot times of `[output]` for a run to `t_end`.
+pub fn snapshot_times(cfg: &Config, t_end: f64) -> Result<Vec<f64>, ConfigError> {
+    match &cfg.output.times {
+        Some(ts) => {
+            if let Some(bad) = ts.iter().find(|&&t| !(0.0..=t_end).contains(&t)) {
+                return Err(ConfigError::key(
+                    "output.times",
+                    format!("{bad} is outside [0, t_end = {t_end}]"),
+                ));
+            }
+            Ok(ts.clone())
+        }
+        None => {
+            let n = cfg.output.snapshots;
+            if n == 0 {
+                return Ok(vec![]);
+            }
+            if n == 1 {
+                return Ok(vec![t_end]);
+            }
+            // (t_end·i)/(n − 1) can round above t_end at i = n − 1 (0.2·6/6 = 0.20000000000000004):
+            // clamp, which leaves every other time's bits as they were
+            Ok((0..n)
+                .map(|i| (t_end * i as f64 / (n - 1) as f64).min(t_end))
+                .collect())
+        }
+    }
+}
+
+/// `[init] kind = "particles"`: the particles of an earlier `mfl particles` output —
+/// `/particles/final_theta` [S, N, D], or with `init.index = i` record i of `/particles/positions`
+/// [S, R, N, D] — pooled over the seeds and binned onto `grid` by [`mfl_pde::histogram`] (mass 1;
+/// periodic axes wrap, particles outside a no-flux box count in the nearest edge cell).
+fn particle_density(
+    init: &mfl_io::config::InitCfg,
+    base: &Path,
+    grid: &Grid,
+) -> Result<Vec<f64>, Box<dyn std::error::Error>> {
+    let file = init.file.as_ref().ok_or_else(|| {
+        ConfigError::key(
+            "init.file",
+            "kind = \"particles\" needs the `mfl particles` output it is read from",
+        )
+    })?;
+    let path = base.join(file);
+    let bad = |msg: String| {
+        ConfigError::key(
+            "init.file",
+            format!("{}: {}", path.display(), msg.replace('\n', " ")),
+        )
+    };
+    if !path.is_file() {
+        return Err(bad("no such file".into()).into());
+    }
+    let (name, rank) = match init.index {
+        None => ("/particles/final_theta", 3),
+        Some(_) => ("/particles/positions", 4),
+    };
+    let a = read_array(&path, name).map_err(|e| {
+        bad(format!(
+            "cannot read {name} (not an `mfl particles` output{}?): {}",
+            if rank == 4 {
+                " with particles.positions = true"
+            } else {
+                ""
+            },
+            e.msg
+        ))
+    })?;
+    if a.ndim() != rank || a.shape().contains(&0) {
+        return Err(bad(format!(
+            "{name} has shape {:?}, expected {rank} non-empty axes",
+            a.shape()
+        ))
+        .into());
+    }
+    let a = match init.index {
+        None => a,
+        Some(i) => {
+            let r = a.shape()[1];
+            if i >= r {
+                return Err(ConfigError::key(
+                    "init.index",
+                    format!(
+                        "{} has {r} position records, index {i} is past the end",
+                        path.display()
+                    ),
+                )
+                .into());
+            }
+            a.index_axis(ndarray::Axis(1), i).to_owned()
+        }
+    };
+    let d = a.shape()[2];
+    if d != grid.dim() {
+        return Err(bad(format!(
+            "{name} holds {d}-dimensional particles, the grid is {}-dimensional",
+            grid.dim()
+        ))
+        .into());
+    }
+    let pooled = a
+        .as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((a.shape()[0] * a.shape()[1], d))
+        .map_err(|e| bad(e.to_string()))?;
+    Ok(mfl_pde::histogram(grid, pooled.view()).map_err(|e| bad(format!("{name}: {e}")))?)
+}
+
+/// The initial density on `grid`: a law of `[init]`, a snapshot of an earlier output, or a
+/// histogram of an earlier particle run.
+pub fn initial_density(
+    cfg: &Config,
+    base: &Path,
+    grid: &Grid,
+) -> Result<Vec<f64>, Box<dyn std::error::Error>> {
+    let init = cfg
+        .init
+        .as_ref()
+        .ok_or_else(|| ConfigError::key("init", "`mfl solve` needs an [init] table"))?;
+    if init.kind == "particles" {
+        return particle_density(init, base, grid);
+    }
+    if init.kind == "snapshot" {
+        let file = init.file.as_ref().ok_or_else(|| {
+            ConfigError::key("init.file", "a snapshot needs the file it is read from")
+        })?;
+        let path = base.join(file);
+        let d = read_array(&path, "/density")?;
+        let n = d.shape()[0];
+        if n == 0 {
+            return Err(format!("{}: /density has no snapshots", path.display()).into());
+        }
+        let i = init.index.unwrap_or(n - 1);
+        if i >= n {
+            return Err(ConfigError::key(
+                "init.index",
+                format!(
+                    "{} has {n} snapshots, index {i} is past the end",
+                    path.display()
+                ),
+            )
+            .into());
+        }
+        let frame = d.index_axis(ndarray::Axis(0), i);
+        if frame.shape() != grid.shape().as_slice() {
+            return Err(ConfigError::key(
+                "init.file",
+                format!(
+                    "{}: snapshot shape {:?} does not match the grid {:?}",
+                    path.display(),
+                    frame.shape(),
+                    grid.shape()
+                ),
+            )
+            .into());
+        }
+        let rho: Vec<f64> = frame.iter().copied().collect();
+        if rho.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
+            return Err(format!(
+                "{}: snapshot {i} has negative or non-finite values",
+                path.display()
+            )
+            .into());
+        }
+        return Ok(rho);
+    }
+    let law = build::law(cfg, grid.dim(), Some(grid))?;
+    Ok(law
+        .on_grid(grid)
+        .map_err(|e| ConfigError::key("init", e.to_string()))?)
+}
+
+/// Resolve a config into a PDE problem, initial density and run options.
+pub fn setup(cfg: &Config, base: &Path) -> Result<SolveSetup, Box<dyn std::error::Error>> {
+    let mf = build::mean_field(cfg, base, 1)?;
+    let grid = build::grid(cfg)?;
+    let temperature = build::temperature(cfg)?;
+    let s = cfg
+        .solver
+        .as_ref()
+        .ok_or_else(|| ConfigError::key("solver", "`mfl solve` needs a [solver] table"))?;
+    let spectral = match s.scheme.as_str() {
+        "fv" => false,
+        "spectral" => true,
+        other => {
+            return Err(ConfigError::key(
+                "solver.scheme",
+                format!("unknown scheme '{other}'; valid: fv, spectral"),
+            )
+            .into())
+        }
+    };
+    let filter = match s.positivity.as_str() {
+        "none" => PositivityFilter::None,
+        "clip" if spectral => PositivityFilter::Clip,
+        "clip" => {
+            return Err(ConfigError::key(
+                "solver.positivity",
+                "\"clip\" is for solver.scheme = \"spectral\" (the FV schemes are positive)",
+            )
+            .into())
+        }
+        other => {
+            return Err(ConfigError::key(
+                "solver.positivity",
+                format!("unknown filter '{other}'; valid: none, clip"),
+            )
+            .into())
+        }
+    };
+    let interaction = match s.interaction.as_str() {
+        "auto" => Interaction::Auto,
+        "fft" => Interaction::Fft,
+        "direct" => Interaction::Direct,
+        other => {
+            return Err(ConfigError::key(
+                "solver.interaction",
+                format!("unknown interaction '{other}'; valid: auto, fft, direct"),
+            )
+            .into())
+        }
+    };
+    if !(s.t_end > 0.0 && s.t_end.is_finite()) {
+        return Err(
+            ConfigError::key("solver.t_end", format!("must be > 0, got {}", s.t_end)).into(),
+        );
+    }
+    let stepper = match s.stepper.as_str() {
+        "implicit" if spectral => {
+            return Err(ConfigError::key(
+                "solver.stepper",
+                "solver.scheme = \"spectral\" always uses ETDRK4 (exact diffusion); remove \
+                 `stepper` or use scheme = \"fv\"",
+            )
+            .into())
+        }
+        _ if spectral => {
+            if !(s.cfl > 0.0 && s.cfl <= 1.0) {
+                return Err(ConfigError::key(
+                    "solver.cfl",
+                    format!("must be in (0, 1], got {}", s.cfl),
+                )
+                .into());
+            }
+            if let Some(dt) = s.dt {
+                if !(dt > 0.0 && dt.is_finite()) {
+                    return Err(
+                        ConfigError::key("solver.dt", format!("must be > 0, got {dt}")).into(),
+                    );
+                }
+            }
+            StepperChoice::Spectral {
+                dt: s.dt,
+                cfl: s.cfl,
+                filter,
+            }
+        }
+        "explicit" => {
+            if !(s.cfl > 0.0 && s.cfl <= 1.0) {
+                return Err(ConfigError::key(
+                    "solver.cfl",
+                    format!("must be in (0, 1], got {}", s.cfl),
+                )
+                .into());
+            }
+            StepperChoice::Explicit { cfl: s.cfl }
+        }
+        "implicit" => {
+            let dt = s.dt.ok_or_else(|| {
+                ConfigError::key("solver.dt", "the implicit stepper needs a time step dt")
+            })?;
+            if !(dt > 0.0 && dt.is_finite()) {
+                return Err(ConfigError::key("solver.dt", format!("must be > 0, got {dt}")).into());
+            }
+            StepperChoice::Implicit { dt }
+        }
+        other => {
+            return Err(ConfigError::key(
+                "solver.stepper",
+                format!("unknown stepper '{other}'; valid: explicit, implicit"),
+            )
+            .into())
+        }
+    };
+    if cfg.output.proximal_gap && temperature <= 0.0 {
+        return Err(ConfigError::key(
+            "output.proximal_gap",
+            "the proximal Gibbs measure e^(−Ψ/T)/Z needs problem.temperature > 0",
+        )
+        .into());
+    }
+    let every = cfg.output.diagnostics_every.unwrap_or(s.t_end / 200.0);
+    if !(every >= 0.0) {
+        return Err(ConfigError::key("output.diagnostics_every", "must be ≥ 0").into());
+    }
+    let opts = RunOptions {
+        t_end: s.t_end,
+        stepper,
+        snapshot_times: snapshot_times(cfg, s.t_end)?,
+        diagnostics_every: every,
+        dt_min: s.dt_min,
+    };
+    if spectral {
+        mfl_pde::spectral::check_periodic(&grid)
+            .map_err(|e| ConfigError::key("solver.scheme", strip_what(&e)))?;
+    }
+    let rho0 = initial_density(cfg, base, &grid)?;
+    let field: Box<dyn PotentialField> = match build::closed_form_field(cfg, &mf, &grid)? {
+        Some(f) => Box::new(f),
+        None => mean_field_potential(mf, &grid, interaction).map_err(|e| match e {
+            mfl_pde::PdeError::Invalid { what, why } if what == "interaction" => {
+                ConfigError::key("solver.interaction", why)
+            }
+            other => ConfigError::key("grid", other.to_string()),
+        })?,
+    };
+    let problem = FvProblem::new(grid, temperature, field)
+        .map_err(|e| ConfigError::key("grid", e.to_string()))?;
+    Ok(SolveSetup {
+        problem,
+        rho0,
+        opts,
+    })
+}
+
+/// The reason of an invalid-value error without its leading key.
+fn strip_what(e: &mfl_pde::PdeError) -> String {
+    match e {
+        mfl_pde::PdeError::Invalid { why, .. } => why.clone(),
+        other => other.to_string(),
+    }
+}
