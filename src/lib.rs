@@ -13,7 +13,7 @@
 
 pub mod cli;
 pub mod cmd;
-pub mod scenario;
+pub mod progress;
 
 pub use mfl_compare as compare;
 pub use mfl_core as core;

@@ -55,7 +55,8 @@ fn good_config_prints_the_resolved_problem() {
         "T = 0.02",
         "λ = 0.01",
         "quadrature error estimate",
-        "explicit dt",
+        "fv Explicit { cfl: 0.5 }",
+        "first dt",
     ] {
         assert!(s.contains(needle), "missing {needle:?} in\n{s}");
     }

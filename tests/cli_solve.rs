@@ -47,7 +47,10 @@ fn solve_writes_the_documented_layout_and_reads_back_equal() {
         &["solver.t_end=0.5".into(), "grid.cells=[64]".into()],
     )
     .unwrap();
-    let setup = mfl::scenario::pde::setup(&cfg, &example("")).unwrap();
+    let setup = mfl::io::Scenario::new(cfg.clone(), &example(""))
+        .unwrap()
+        .pde
+        .unwrap();
     let mut rec = mfl::pde::Recorder::default();
     let last = mfl::pde::solve(&setup.problem, setup.rho0, &setup.opts, &mut rec).unwrap();
     let from_file: Vec<f64> = dens

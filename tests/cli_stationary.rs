@@ -61,7 +61,10 @@ fn stationary_writes_the_documented_layout_and_reads_back_equal() {
         "stationary.temperatures=[0.1, 0.05]".into(),
     ];
     let cfg = mfl::io::build::load(&example("stationary_1d.toml"), &sets).unwrap();
-    let s = mfl::scenario::stationary::setup(&cfg, &example("")).unwrap();
+    let s = mfl::io::scenario::stationary::setup(
+        &mfl::io::Scenario::new(cfg.clone(), &example("")).unwrap(),
+    )
+    .unwrap();
     let pts = mfl::pde::stationary::continuation(
         &s.grid,
         s.field.as_ref(),
@@ -120,7 +123,10 @@ fn the_stationary_state_is_stationary_for_mfl_solve() {
         "solver.dt=1.0".into(),
     ];
     let cfg = mfl::io::build::load(&example("stationary_1d.toml"), &sets).unwrap();
-    let mut setup = mfl::scenario::pde::setup(&cfg, &example("")).unwrap();
+    let mut setup = mfl::io::Scenario::new(cfg.clone(), &example(""))
+        .unwrap()
+        .pde
+        .unwrap();
     let dens = read_array(&out, "/stationary/density").unwrap();
     setup.rho0 = dens
         .index_axis(ndarray::Axis(0), 1)
@@ -239,7 +245,10 @@ fn time_to_residual_1e10_stationary_vs_time_stepping() {
             format!("stationary.tol={target}"),
         ];
         let cfg = mfl::io::build::load(&example(name), &sets).unwrap();
-        let s = mfl::scenario::stationary::setup(&cfg, &example("")).unwrap();
+        let s = mfl::io::scenario::stationary::setup(
+            &mfl::io::Scenario::new(cfg.clone(), &example("")).unwrap(),
+        )
+        .unwrap();
         let t0 = Instant::now();
         let st =
             mfl::pde::stationary(&s.grid, s.field.as_ref(), t, &s.psi0, &s.settings.opts).unwrap();
@@ -260,7 +269,10 @@ fn time_to_residual_1e10_stationary_vs_time_stepping() {
             sets.push("output.snapshots=0".into());
             sets.push(format!("output.diagnostics_every={}", 10.0 * dt));
             let cfg = mfl::io::build::load(&example(name), &sets).unwrap();
-            let setup = mfl::scenario::pde::setup(&cfg, &example("")).unwrap();
+            let setup = mfl::io::Scenario::new(cfg.clone(), &example(""))
+                .unwrap()
+                .pde
+                .unwrap();
             let mut stop = StopAt {
                 target,
                 reached: None,
@@ -291,7 +303,10 @@ fn a_run_started_on_the_slow_mode_decays_at_the_predicted_rate() {
         "output.snapshots=0".into(),
     ];
     let cfg = mfl::io::build::load(&example("temperature_sweep.toml"), &sets).unwrap();
-    let s = mfl::scenario::stationary::setup(&cfg, &example("")).unwrap();
+    let s = mfl::io::scenario::stationary::setup(
+        &mfl::io::Scenario::new(cfg.clone(), &example("")).unwrap(),
+    )
+    .unwrap();
     let pts = mfl::pde::stationary::continuation(
         &s.grid,
         s.field.as_ref(),
@@ -314,7 +329,10 @@ fn a_run_started_on_the_slow_mode_decays_at_the_predicted_rate() {
         .map(|(r, y)| y.abs() / r)
         .fold(0.0f64, f64::max);
     let eps = 0.5 / ratio;
-    let mut setup = mfl::scenario::pde::setup(&cfg, &example("")).unwrap();
+    let mut setup = mfl::io::Scenario::new(cfg.clone(), &example(""))
+        .unwrap()
+        .pde
+        .unwrap();
     setup.rho0 = p
         .state
         .rho
@@ -441,7 +459,10 @@ fn solve_records_the_proximal_gap_per_snapshot() {
         &["grid.cells=[96]".into(), "problem.temperature=0.05".into()],
     )
     .unwrap();
-    let s = mfl::scenario::stationary::setup(&cfg, &example("")).unwrap();
+    let s = mfl::io::scenario::stationary::setup(
+        &mfl::io::Scenario::new(cfg.clone(), &example("")).unwrap(),
+    )
+    .unwrap();
     let dens = read_array(&st, "/stationary/density").unwrap();
     let rho: Vec<f64> = dens
         .index_axis(ndarray::Axis(0), 1)

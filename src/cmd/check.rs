@@ -2,15 +2,19 @@
 
 use super::CmdResult;
 use mfl_core::{Boundary, Measure, Unit};
-use mfl_io::build;
+use mfl_io::scenario::pde::describe_stepper;
+use mfl_io::scenario::Job;
+use mfl_io::{build, Scenario};
+use mfl_pde::StepperChoice;
 use ndarray::Array1;
 use std::path::Path;
 
 pub fn run(path: &Path, sets: &[String]) -> CmdResult {
-    let cfg = build::load(path, sets)?;
-    let base = build::base_dir(path);
-    let mf = build::mean_field(&cfg, &base, 1)?;
-    let t = build::temperature(&cfg)?;
+    // exactly what the runs build: every table present is resolved, or the first error is
+    // reported naming its key
+    let sc = Scenario::load(path, sets, Job::Check)?;
+    let (cfg, base, mf) = (&sc.config, sc.base.as_path(), &sc.mean_field);
+    let t = build::temperature(cfg)?;
     let dd = mf.theta_dim();
     println!("config      {}", path.display());
     println!(
@@ -25,9 +29,7 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
         mf.data.w.sum()
     );
     println!("loss        {:?}, T = {t}, λ = {}", mf.loss, mf.lambda);
-    if let Some(gc) = &cfg.grid {
-        let _ = gc;
-        let grid = build::grid(&cfg)?;
+    if let Some(grid) = &sc.grid {
         let desc: Vec<String> = grid
             .axes
             .iter()
@@ -47,7 +49,7 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
             })
             .collect();
         println!("grid        {} cells: {}", grid.len(), desc.join("; "));
-        let closed = build::closed_form_field(&cfg, &mf, &grid)?;
+        let closed = build::closed_form_field(cfg, mf, grid)?;
         if closed.is_some() {
             println!(
                 "interaction erf closed form E[erf(ux)erf(vx)] = (2/π)arcsin(2uv/√((1+2u²)(1+2v²))): \
@@ -55,7 +57,7 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
                 mf.data.len()
             );
         } else {
-            match mfl_pde::ConvolutionPotential::applies(&mf, &grid) {
+            match mfl_pde::ConvolutionPotential::applies(mf, grid) {
                 Ok(()) => println!("interaction convolution type: Ψ by FFT, O(M log M)"),
                 Err(e) => println!("interaction direct O(M·K) sums ({e})"),
             }
@@ -65,13 +67,13 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
             .as_ref()
             .is_some_and(|i| !matches!(i.kind.as_str(), "snapshot" | "particles"))
         {
-            let law = build::law(&cfg, dd, Some(&grid))?;
-            let rho = law.on_grid(&grid).map_err(|e| format!("init: {e}"))?;
+            let law = build::law(cfg, dd, Some(grid))?;
+            let rho = law.on_grid(grid).map_err(|e| format!("init: {e}"))?;
             let c = grid.centres();
             let w: Array1<f64> = rho.iter().map(|p| p * grid.cell_volume()).collect();
             let mu = Measure::new(c.view(), w.view());
             let r = mf.risk(mu);
-            let fine = build::mean_field(&cfg, &base, 2)?;
+            let fine = build::mean_field(cfg, base, 2)?;
             let r2 = fine.risk(mu);
             println!(
                 "R(ρ₀)       {r:.10e}   quadrature error estimate |R_K − R_2K| = {:.2e} (K = {}, 2K = {})",
@@ -87,20 +89,20 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
                     (r - rc).abs()
                 );
             }
-            let (_, grad) = mf.potential_grad(mu, c.view());
-            // forward-Euler positivity limit of the SG scheme: dt ≤ 1/max_m Σ_a (|∂_aΨ|/h_a + 2T/h_a²)
-            let mut rate: f64 = 0.0;
-            for row in grad.rows() {
-                let r: f64 = grid
-                    .axes
-                    .iter()
-                    .enumerate()
-                    .map(|(a, ax)| row[a].abs() / ax.h() + 2.0 * t / (ax.h() * ax.h()))
-                    .sum();
-                rate = rate.max(r);
-            }
-            let cfl = cfg.solver.as_ref().map_or(0.5, |s| s.cfl);
-            if cfg.solver.as_ref().is_some_and(|s| s.scheme == "spectral") {
+        }
+    } else {
+        let r0 = mf.risk_of_network(&vec![0.0; mf.data.len()]);
+        let fine = build::mean_field(cfg, base, 2)?;
+        let r1 = fine.risk_of_network(&vec![0.0; fine.data.len()]);
+        println!(
+            "E[y²]       {r0:.10e}   quadrature error estimate |K − 2K| = {:.2e}",
+            (r0 - r1).abs()
+        );
+    }
+    if let Some(pde) = &sc.pde {
+        let grid = &pde.problem.grid;
+        match pde.opts.stepper {
+            StepperChoice::Spectral { .. } => {
                 let kept: Vec<String> = grid
                     .axes
                     .iter()
@@ -111,28 +113,26 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
                     kept.join(" × ")
                 );
             }
-            println!(
-                "explicit dt ≈ {:.3e} at t = 0 (cfl = {cfl}: drift + diffusion limit of the SG scheme)",
-                cfl / rate
-            );
+            _ => println!("solver      {}", describe_stepper(&pde.opts.stepper)),
         }
-    } else {
-        let r0 = mf.risk_of_network(&vec![0.0; mf.data.len()]);
-        let fine = build::mean_field(&cfg, &base, 2)?;
-        let r1 = fine.risk_of_network(&vec![0.0; fine.data.len()]);
+        let dt = mfl_pde::first_step(&pde.problem, &pde.rho0, &pde.opts)
+            .map_err(|e| format!("solver: the first step from ρ₀ fails: {e}"))?;
         println!(
-            "E[y²]       {r0:.10e}   quadrature error estimate |K − 2K| = {:.2e}",
-            (r0 - r1).abs()
+            "first dt    {dt:.6e} (the stepper's own first step from ρ₀; t_end = {}, {} snapshots)",
+            pde.opts.t_end,
+            pde.opts.snapshot_times.len()
         );
     }
-    if let Some(p) = &cfg.particles {
+    if let Some(p) = &sc.particles {
         println!(
             "particles   N = {}, {} seed(s), η = {}, t_end = {}",
-            p.n, p.seeds, p.eta, p.t_end
+            p.dynamics.n,
+            p.seeds.len(),
+            p.dynamics.eta,
+            p.t_end
         );
     }
-    if cfg.stationary.is_some() {
-        let st = crate::scenario::stationary::settings(&cfg)?;
+    if let Some(st) = &sc.stationary {
         println!(
             "stationary  T = {:?}, tol {:e}, max_iter {}, damping {}, Anderson depth {}, rates {}",
             st.temperatures,
@@ -146,8 +146,7 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
             ))
         );
     }
-    if cfg.compare.is_some() {
-        let cs = crate::scenario::compare::setup(&cfg)?;
+    if let Some(cs) = &sc.compare {
         println!(
             "compare     N = {:?}, {} seeds, times {:?}, control {}, budget {}{}",
             cs.ns,

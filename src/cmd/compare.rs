@@ -1,27 +1,31 @@
 //! `mfl compare CONFIG [-o OUT.h5]`: the N-sweep of the gap R_N − R(ρ_t), its error budget and
 //! the slope of log|gap| against log N, written under /compare and printed as a table.
 
-use super::progress::Progress;
 use super::{output_path, resolved_config, CmdResult};
-use crate::scenario::compare::{dynamics, setup, variant, Error};
-use crate::scenario::pde::setup as solve_setup;
+use crate::progress::Progress;
 use mfl_compare::{
     error_budget, exact_step_bias, gap_sweep_with, pde_richardson, time_step_bias, BudgetRow,
     Control, GapTable, SweepOptions,
 };
 use mfl_io::h5::OutputFile;
 use mfl_io::record::{write_grid, SolveWriter};
-use mfl_io::{build, ConfigError};
+use mfl_io::scenario::compare::dynamics;
+use mfl_io::scenario::Error;
+use mfl_io::scenario::Job;
+use mfl_io::{ConfigError, Scenario};
 use mfl_particles::{Gradient, Temperature};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> CmdResult {
-    let cfg = build::load(path, sets)?;
-    let base = build::base_dir(path);
-    let cs = setup(&cfg)?;
-    let pde = solve_setup(&cfg, &base)?;
+    let sc = Scenario::load(path, sets, Job::Compare)?;
+    let cfg = &sc.config;
+    let cs = sc
+        .compare
+        .clone()
+        .ok_or_else(|| ConfigError::key("compare", "`mfl compare` needs a [compare] table"))?;
+    let pde = sc.require_pde()?;
     let control = match cs.cmp.control.as_str() {
         "coupled" => Control::Coupled,
         "none" => Control::None,
@@ -30,14 +34,7 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
     let coupled = control == Control::Coupled;
     let mut by_n = Vec::with_capacity(cs.ns.len());
     for &n in &cs.ns {
-        by_n.push(dynamics(
-            &cfg,
-            &base,
-            n,
-            cs.eta,
-            &pde.problem.grid,
-            &pde.rho0,
-        )?);
+        by_n.push(dynamics(&sc, n, cs.eta)?);
     }
     if coupled && !matches!(by_n[0].gradient, Gradient::Exact) {
         return Err(ConfigError::key(
@@ -73,19 +70,7 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
             )
             .into());
         }
-        let cells = pde.problem.grid.shape();
-        let mut extra = vec![format!(
-            "grid.cells=[{}]",
-            cells
-                .iter()
-                .map(|c| (2 * c).to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )];
-        if let Some(dt) = cfg.solver.as_ref().and_then(|s| s.dt) {
-            extra.push(format!("solver.dt={:e}", dt / 4.0));
-        }
-        let fine = solve_setup(&variant(&cfg, &extra)?, &base)?;
+        let fine = sc.refined(2)?.require_pde()?.clone();
         let constant = cfg
             .particles
             .as_ref()
@@ -103,14 +88,7 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
             // η/2 on the same Brownian paths as the η runs (one bridge level) — valid when
             // every η step is split into exactly two: a constant schedule and record times on
             // the η grid
-            let half = dynamics(
-                &cfg,
-                &base,
-                n_max,
-                0.5 * cs.eta,
-                &pde.problem.grid,
-                &pde.rho0,
-            )?;
+            let half = dynamics(&sc, n_max, 0.5 * cs.eta)?;
             let on_grid = cs.times.iter().all(|t| {
                 let k = t / cs.eta;
                 (k - k.round()).abs() <= 1e-9 * k.max(1.0)
@@ -132,7 +110,7 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
     };
 
     let out_path = output_path(path, out);
-    let mut file = OutputFile::create(&out_path, "compare", &resolved_config(&cfg))?;
+    let mut file = OutputFile::create(&out_path, "compare", &resolved_config(cfg))?;
     write_grid(&file, &pde.problem.grid)?;
     let rerun = matches!(&budget_setup, Some((_, Some(_))));
     let runs = cs.ns.len() * cs.seeds.len() + if rerun { cs.seeds.len() } else { 0 };
@@ -198,7 +176,7 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
                 &table,
                 budget.as_deref(),
                 equilibrium.as_ref(),
-                &pde,
+                pde,
             );
             report.write(&file)?;
             file.finish("complete")?;

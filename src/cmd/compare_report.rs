@@ -1,9 +1,9 @@
 //! What `mfl compare` stores under /compare and prints: the gap table per time, the slope
 //! fits and the error budget.
 
-use crate::scenario::pde::SolveSetup;
 use mfl_compare::{slope_fit, BudgetRow, Equilibrium, GapTable, SlopeFit};
 use mfl_io::h5::{H5Error, OutputFile};
+use mfl_io::scenario::pde::SolveSetup;
 use ndarray::{Array1, Array2};
 use std::io::Write;
 

@@ -6,7 +6,6 @@ pub mod compare_report;
 pub mod inspect;
 pub mod particles;
 pub mod plot;
-pub mod progress;
 pub mod solve;
 pub mod stationary;
 

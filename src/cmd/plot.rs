@@ -1,7 +1,7 @@
 //! `mfl plot FILE.h5... [-o DIR] [--times T1,T2,...]`: PNG figures of output files.
 
-use super::progress::Progress;
 use super::CmdResult;
+use crate::progress::Progress;
 use mfl_io::plot::{draw, plan, PlotOptions};
 use std::path::{Path, PathBuf};
 

@@ -1,25 +1,16 @@
 //! `mfl solve CONFIG [-o OUT.h5]`: the finite-volume or spectral PDE run, streamed into HDF5.
 
-use super::progress::Progress;
 use super::{output_path, resolved_config, CmdResult};
-use crate::scenario::pde::{setup, SolveSetup};
-use mfl_io::build;
+use crate::progress::Progress;
 use mfl_io::h5::OutputFile;
 use mfl_io::record::{write_grid, SolveWriter};
-use mfl_pde::{Diagnostics, FvProblem, Observer, StepperChoice};
+use mfl_io::scenario::pde::{describe_stepper, SolveSetup};
+use mfl_io::scenario::Job;
+use mfl_io::Scenario;
+use mfl_pde::{Diagnostics, FvProblem, Observer};
 use std::path::Path;
 
 /// The `solver` attribute of the output file.
-fn describe_solver(s: &StepperChoice) -> String {
-    match s {
-        StepperChoice::Spectral { dt, cfl, filter } => format!(
-            "spectral ETDRK4 (Fourier pseudo-spectral, 2/3 dealiasing), dt = {}, positivity = {filter:?}",
-            dt.map_or(format!("adaptive (cfl {cfl})"), |d| d.to_string())
-        ),
-        other => format!("fv {other:?}"),
-    }
-}
-
 /// Both observers: the file first, then the progress bar; keeps (t, F) for the decay fit.
 struct Both<'a, 'b> {
     file: SolveWriter<'a>,
@@ -129,17 +120,17 @@ fn write_decay(
 }
 
 pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> CmdResult {
-    let cfg = build::load(path, sets)?;
-    let base = build::base_dir(path);
+    let sc = Scenario::load(path, sets, Job::Solve)?;
+    let cfg = &sc.config;
     let SolveSetup {
         problem,
         rho0,
         opts,
-    } = setup(&cfg, &base)?;
+    } = sc.require_pde()?.clone();
     let out_path = output_path(path, out);
-    let mut file = OutputFile::create(&out_path, "solve", &resolved_config(&cfg))?;
+    let mut file = OutputFile::create(&out_path, "solve", &resolved_config(cfg))?;
     write_grid(&file, &problem.grid)?;
-    file.set_attr("/", "solver", &describe_solver(&opts.stepper))?;
+    file.set_attr("/", "solver", &describe_stepper(&opts.stepper))?;
     let mut bar = Progress::new(opts.t_end, quiet, "solve");
     let (result, series) = {
         let mut obs = Both {

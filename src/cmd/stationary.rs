@@ -3,10 +3,11 @@
 //! predicted rate, printed and written into HDF5.
 
 use super::{output_path, resolved_config, CmdResult};
-use crate::scenario::stationary::{setup, StationarySetup};
-use mfl_io::build;
 use mfl_io::h5::OutputFile;
 use mfl_io::record::{write_grid, StationaryWriter};
+use mfl_io::scenario::stationary::{setup, StationarySetup};
+use mfl_io::scenario::Job;
+use mfl_io::Scenario;
 use mfl_pde::stationary::{continuation, StationaryPoint};
 use std::path::Path;
 
@@ -49,17 +50,17 @@ fn report(p: &StationaryPoint, tol: f64) {
 }
 
 pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> CmdResult {
-    let cfg = build::load(path, sets)?;
-    let base = build::base_dir(path);
+    let sc = Scenario::load(path, sets, Job::Stationary)?;
+    let cfg = &sc.config;
     let StationarySetup {
         grid,
         field,
         mf,
         psi0,
         settings,
-    } = setup(&cfg, &base)?;
+    } = setup(&sc)?;
     let out_path = output_path(path, out);
-    let mut file = OutputFile::create(&out_path, "stationary", &resolved_config(&cfg))?;
+    let mut file = OutputFile::create(&out_path, "stationary", &resolved_config(cfg))?;
     write_grid(&file, &grid)?;
     file.set_attr(
         "/",

@@ -282,7 +282,7 @@ impl AdjointPart {
         match &dynamics.gradient {
             Gradient::Minibatch { sampler, .. } => sampler.mean_data().map(|d| MeanField {
                 data: d.clone(),
-                ..dynamics.problem.clone()
+                ..(*dynamics.problem).clone()
             }),
             Gradient::Exact => None,
         }

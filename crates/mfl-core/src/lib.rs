@@ -9,6 +9,7 @@
 //! * [`loss`] — squared and logistic losses behind one interface;
 //! * [`measure`] — weighted θ point sets (grid cells with weights ρ_m|cell|, or particles with 1/N);
 //! * [`functional`] — f_ρ, R(ρ), Ψ(θ; ρ), ∇_θΨ(θ; ρ) and F(ρ), in O(M·K).
+//! * [`drive`] — the one time loop of every run: steppers, record schedule, observers.
 //!
 //! Nothing here knows about files, configurations or terminals.
 
@@ -17,6 +18,7 @@
 
 pub mod activation;
 pub mod data;
+pub mod drive;
 pub mod error;
 pub mod functional;
 pub mod grid;

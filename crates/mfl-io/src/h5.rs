@@ -124,17 +124,37 @@ impl OutputFile {
     }
 
     /// Append one frame (a scalar, a vector or a 2D array) to the extendable stack `name` of
-    /// shape [n, frame shape...], and flush.
+    /// shape [n, frame shape...].
     pub fn append(&mut self, name: &str, frame: ArrayViewD<f64>) -> Result<(), H5Error> {
+        self.append_at(name, 0, frame)
+    }
+
+    /// Append one frame to the stack `name` whose extendable axis is `axis`: the dataset has
+    /// the frame's shape with the growing axis inserted at `axis` (e.g. `axis = 1` appends the
+    /// column of every seed to a [seed, time] table). The frame's shape must stay the same.
+    pub fn append_at(
+        &mut self,
+        name: &str,
+        axis: usize,
+        frame: ArrayViewD<f64>,
+    ) -> Result<(), H5Error> {
+        let fshape = frame.shape().to_vec();
+        if axis > fshape.len() {
+            return Err(H5Error {
+                path: self.path.display().to_string(),
+                what: format!("dataset {name}"),
+                msg: format!("cannot grow axis {axis} of a {}-d frame", fshape.len()),
+            });
+        }
         if !self.stacks.contains_key(name) {
             self.ensure_parent(name)?;
-            let fshape = frame.shape().to_vec();
-            let mut shape: Vec<hdf5::Extent> = vec![hdf5::Extent::resizable(0)];
-            shape.extend(fshape.iter().map(|&n| hdf5::Extent::fixed(n)));
+            let mut shape: Vec<hdf5::Extent> =
+                fshape.iter().map(|&n| hdf5::Extent::fixed(n)).collect();
+            shape.insert(axis, hdf5::Extent::resizable(0));
             let per: usize = fshape.iter().product::<usize>().max(1);
             let rows = (65536 / per).clamp(1, 4096);
-            let mut chunk = vec![rows];
-            chunk.extend(fshape.iter().copied());
+            let mut chunk: Vec<usize> = fshape.iter().map(|&n| n.max(1)).collect();
+            chunk.insert(axis, rows);
             let ds = self
                 .file
                 .new_dataset::<f64>()
@@ -145,23 +165,21 @@ impl OutputFile {
             self.stacks.insert(name.to_string(), (ds, 0));
         }
         let (ds, n) = self.stacks.get_mut(name).expect("inserted");
-        let mut shape = vec![*n + 1];
-        shape.extend(frame.shape());
+        let mut shape = fshape.clone();
+        shape.insert(axis, *n + 1);
         ds.resize(shape)
             .map_err(err(&self.path, format!("extend {name}")))?;
-        let owned = frame.as_standard_layout().to_owned();
-        let mut with_row = owned.insert_axis(ndarray::Axis(0));
-        if !with_row.is_standard_layout() {
-            with_row = with_row.as_standard_layout().to_owned();
-        }
-        let sel: Vec<hdf5::SliceOrIndex> = std::iter::once(hdf5::SliceOrIndex::from(*n..*n + 1))
-            .chain(
-                frame
-                    .shape()
-                    .iter()
-                    .map(|&k| hdf5::SliceOrIndex::from(0..k)),
-            )
+        let with_row = frame
+            .as_standard_layout()
+            .to_owned()
+            .insert_axis(ndarray::Axis(axis))
+            .as_standard_layout()
+            .to_owned();
+        let mut sel: Vec<hdf5::SliceOrIndex> = fshape
+            .iter()
+            .map(|&k| hdf5::SliceOrIndex::from(0..k))
             .collect();
+        sel.insert(axis, hdf5::SliceOrIndex::from(*n..*n + 1));
         ds.write_slice(&with_row, hdf5::Hyperslab::from(sel))
             .map_err(err(&self.path, format!("write {name}")))?;
         *n += 1;

@@ -14,6 +14,8 @@ pub mod h5;
 pub mod overrides;
 pub mod plot;
 pub mod record;
+pub mod scenario;
 
 pub use config::Config;
 pub use error::ConfigError;
+pub use scenario::Scenario;

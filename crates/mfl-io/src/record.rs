@@ -1,9 +1,11 @@
 //! Observers that write runs into an [`OutputFile`](crate::h5::OutputFile).
 
 use crate::h5::{H5Error, OutputFile};
+use mfl_core::drive::{self, TimeStepper};
 use mfl_core::Grid;
+use mfl_particles::Ensemble;
 use mfl_pde::{Diagnostics, Observer};
-use ndarray::{ArrayView1, IxDyn};
+use ndarray::{Array2, ArrayView1, Axis, IxDyn};
 
 /// Write a grid's cell centres as `/grid/theta_a` and its boxes as attributes.
 pub fn write_grid(out: &OutputFile, grid: &Grid) -> Result<(), H5Error> {
@@ -140,5 +142,89 @@ impl<'a> StationaryWriter<'a> {
             o.append_scalar("/stationary/history/temperature", s.temperature)?;
         }
         o.flush()
+    }
+}
+
+/// Streams an [`Ensemble`] run into `/particles/*`, appending and flushing at every record
+/// time, so that a run killed half-way leaves a readable file with the records so far:
+/// `/particles/seeds` [S] and at each record `/particles/time` [R], `risk`, `energy` [S, R],
+/// `risk_mean` (and `risk_se` for S > 1) [R], `mean` [S, R, D], `cov` [S, R, D, D],
+/// `positions` [S, R, N, D] when kept; `final_theta` [S, N, D] at the end.
+pub struct ParticlesWriter<'a> {
+    /// The file written to.
+    pub out: &'a mut OutputFile,
+    positions: bool,
+}
+
+impl<'a> ParticlesWriter<'a> {
+    /// A writer of `/particles` (with positions when `positions`).
+    pub fn new(out: &'a mut OutputFile, positions: bool) -> Self {
+        ParticlesWriter { out, positions }
+    }
+
+    fn start(&mut self, e: &Ensemble<'_>) -> Result<(), H5Error> {
+        let seeds: Vec<f64> = e.systems().iter().map(|s| s.seed() as f64).collect();
+        self.out
+            .write_array("/particles/seeds", ArrayView1::from(&seeds).into_dyn())?;
+        self.out.flush()
+    }
+
+    fn record(&mut self, e: &Ensemble<'_>) -> Result<(), H5Error> {
+        let stats = e.stats();
+        let s = stats.len();
+        let d = stats[0].mean.len();
+        let o = &mut *self.out;
+        o.append_scalar("/particles/time", e.time())?;
+        let risk = Array2::from_shape_fn((s, 1), |(i, _)| stats[i].risk);
+        let energy: Vec<f64> = stats.iter().map(|st| st.energy).collect();
+        o.append_at(
+            "/particles/risk",
+            1,
+            risk.column(0).to_owned().view().into_dyn(),
+        )?;
+        o.append_at("/particles/energy", 1, ArrayView1::from(&energy).into_dyn())?;
+        // the seed mean and standard error of R_N, as ndarray computes them column-wise
+        let mean = risk.mean_axis(Axis(0)).expect("≥ 1 seed");
+        o.append_scalar("/particles/risk_mean", mean[0])?;
+        if s > 1 {
+            let se = risk.std_axis(Axis(0), 1.0) / (s as f64).sqrt();
+            o.append_scalar("/particles/risk_se", se[0])?;
+        }
+        let m = Array2::from_shape_fn((s, d), |(i, a)| stats[i].mean[a]);
+        o.append_at("/particles/mean", 1, m.view().into_dyn())?;
+        let c = ndarray::Array3::from_shape_fn((s, d, d), |(i, a, b)| stats[i].cov[a * d + b]);
+        o.append_at("/particles/cov", 1, c.view().into_dyn())?;
+        if self.positions {
+            let n = e.dynamics().n;
+            let mut p = ndarray::Array3::zeros((s, n, d));
+            for (i, sys) in e.systems().iter().enumerate() {
+                p.index_axis_mut(Axis(0), i).assign(&sys.theta());
+            }
+            o.append_at("/particles/positions", 1, p.view().into_dyn())?;
+        }
+        o.flush()
+    }
+
+    fn finish(&mut self, e: &Ensemble<'_>) -> Result<(), H5Error> {
+        let (s, n, d) = (e.systems().len(), e.dynamics().n, e.dynamics().dim());
+        let mut fin = ndarray::Array3::zeros((s, n, d));
+        for (i, sys) in e.systems().iter().enumerate() {
+            fin.index_axis_mut(Axis(0), i).assign(&sys.theta());
+        }
+        self.out
+            .write_array("/particles/final_theta", fin.view().into_dyn())?;
+        self.out.flush()
+    }
+}
+
+impl drive::Observer<Ensemble<'_>> for ParticlesWriter<'_> {
+    fn start(&mut self, e: &Ensemble<'_>) -> Result<(), String> {
+        ParticlesWriter::start(self, e).map_err(|e| e.to_string())
+    }
+    fn record(&mut self, e: &Ensemble<'_>) -> Result<(), String> {
+        ParticlesWriter::record(self, e).map_err(|e| e.to_string())
+    }
+    fn finish(&mut self, e: &Ensemble<'_>) -> Result<(), String> {
+        ParticlesWriter::finish(self, e).map_err(|e| e.to_string())
     }
 }

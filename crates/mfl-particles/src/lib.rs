@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod boundary;
+pub mod ensemble;
 pub mod error;
 pub mod init;
 pub mod martingale;
@@ -32,10 +33,13 @@ pub mod schedule;
 pub mod system;
 
 pub use boundary::AxisBoundary;
+pub use ensemble::{Ensemble, SeedStats};
 pub use error::ParticleError;
 pub use init::Init;
 pub use martingale::{Integrand, MartingaleTap};
-pub use run::{MartingaleRun, Record, RecordSchedule, Recording, Trajectory};
+pub use run::{
+    EnsembleRecorder, MartingaleRun, OnRecord, Record, RecordSchedule, Recording, Trajectory,
+};
 pub use sampler::{DataSampler, Resample, TeacherSampler, TwoClassSampler};
 pub use schedule::{StepSchedule, Temperature};
 pub use system::{Dynamics, Gradient, ParticleSystem};

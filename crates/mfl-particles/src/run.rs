@@ -5,9 +5,11 @@
 //! ([`MeanField::energy`]'s formula), the mean and covariance of the particles and optionally
 //! the positions. The step before a record time is shortened to land on it exactly.
 
+use crate::ensemble::{Ensemble, SeedStats};
 use crate::error::ParticleError;
 use crate::martingale::MartingaleTap;
 use crate::system::{Dynamics, ParticleSystem};
+use mfl_core::drive::{drive, DriveError, Observer, Schedule, TimeStepper};
 use mfl_core::MeanField;
 use ndarray::{Array2, Array3, ArrayView2};
 use rayon::prelude::*;
@@ -170,7 +172,7 @@ impl Trajectory {
 }
 
 impl Trajectory {
-    fn empty(seed: u64, r: usize, n: usize, dd: usize, positions: bool) -> Self {
+    pub(crate) fn empty(seed: u64, r: usize, n: usize, dd: usize, positions: bool) -> Self {
         Trajectory {
             seed,
             step: Vec::with_capacity(r),
@@ -193,11 +195,20 @@ impl Trajectory {
         sys: &ParticleSystem<'_>,
         eval: &MeanField,
     ) -> (f64, f64, Vec<f64>, Vec<f64>) {
-        let mu = sys.measure();
-        let risk = eval.risk(mu);
-        let energy = 0.5 * risk + eval.regulariser(mu);
-        let mean = mu.mean();
-        let cov = mu.covariance();
+        let st = SeedStats::of(sys, eval);
+        self.push_stats(j, sys, &st);
+        (st.risk, st.energy, st.mean, st.cov)
+    }
+
+    /// Record `sys` as record j with its statistics already computed.
+    fn push_stats(&mut self, j: usize, sys: &ParticleSystem<'_>, st: &SeedStats) {
+        let SeedStats {
+            risk,
+            energy,
+            mean,
+            cov,
+        } = st;
+        let (risk, energy) = (*risk, *energy);
         self.step.push(sys.steps());
         self.time.push(sys.time());
         self.temperature.push(sys.temperature_now());
@@ -206,21 +217,20 @@ impl Trajectory {
         self.mean
             .row_mut(j)
             .iter_mut()
-            .zip(&mean)
+            .zip(mean)
             .for_each(|(a, b)| *a = *b);
         self.cov
             .index_axis_mut(ndarray::Axis(0), j)
             .iter_mut()
-            .zip(&cov)
+            .zip(cov)
             .for_each(|(a, b)| *a = *b);
         if let Some(p) = self.positions.as_mut() {
             p.index_axis_mut(ndarray::Axis(0), j).assign(&sys.theta());
         }
-        (risk, energy, mean, cov)
     }
 }
 
-fn check_eval(dynamics: &Dynamics, eval: &MeanField) -> Result<(), ParticleError> {
+pub(crate) fn check_eval(dynamics: &Dynamics, eval: &MeanField) -> Result<(), ParticleError> {
     if eval.theta_dim() != dynamics.dim() {
         return Err(ParticleError::DimensionMismatch {
             what: "eval".into(),
@@ -240,71 +250,177 @@ fn check_eval(dynamics: &Dynamics, eval: &MeanField) -> Result<(), ParticleError
     Ok(())
 }
 
+/// The driver's schedule of a recording: record at its times, end at the last one.
+fn schedule_of(recording: &Recording) -> Result<Schedule, ParticleError> {
+    let times = recording.schedule.times()?;
+    let t_end = *times.last().expect("validated: at least one time");
+    Schedule::new(&times, t_end, None).map_err(|e| ParticleError::invalid("record.times", e))
+}
+
+fn drive_error(e: DriveError<ParticleError>) -> ParticleError {
+    match e {
+        DriveError::Step(e) => e,
+        DriveError::Observer(m) => ParticleError::invalid("observer", m),
+    }
+}
+
+/// Records one seed's [`Trajectory`] (and, with a tap, its martingale sums) at each record
+/// time, and hands each [`Record`] to `observer`.
+struct TrajectoryRecorder<'e, O> {
+    traj: Trajectory,
+    eval: &'e MeanField,
+    sums: Option<Vec<Vec<f64>>>,
+    observer: O,
+}
+
+impl<'a, O: FnMut(&Record)> Observer<ParticleSystem<'a>> for TrajectoryRecorder<'_, O> {
+    fn record(&mut self, sys: &ParticleSystem<'a>) -> Result<(), String> {
+        let j = self.traj.len();
+        let (risk, energy, mean, cov) = self.traj.push(j, sys, self.eval);
+        if let Some(s) = self.sums.as_mut() {
+            s.push(sys.martingale().to_vec());
+        }
+        (self.observer)(&Record {
+            step: sys.steps(),
+            time: sys.time(),
+            eta: sys.eta_now(),
+            temperature: sys.temperature_now(),
+            risk,
+            energy,
+            mean: &mean,
+            cov: &cov,
+            theta: sys.theta(),
+        });
+        Ok(())
+    }
+
+    fn finish(&mut self, sys: &ParticleSystem<'a>) -> Result<(), String> {
+        self.traj.final_theta = sys.theta().to_owned();
+        Ok(())
+    }
+}
+
 impl Dynamics {
-    /// Run one seed from t = 0 through the record times, calling `observer` at every record.
-    /// The step before a record time τ is shortened to τ − t_k (or lengthened by at most
-    /// 10⁻⁹ η_k when it nearly lands) and the clock is then set to τ exactly.
+    /// Run one seed from t = 0 through the record times with [`drive`], calling `observer`
+    /// at every record. The step before a record time τ is shortened to τ − t_k (or
+    /// lengthened by at most 10⁻⁹ η_k when it nearly lands) and the clock is then set to τ
+    /// exactly ([`ParticleSystem::step_length`]).
     pub fn run<O>(
         &self,
         eval: &MeanField,
         seed: u64,
         recording: &Recording,
-        mut observer: O,
+        observer: O,
     ) -> Result<Trajectory, ParticleError>
     where
         O: FnMut(&Record),
     {
         check_eval(self, eval)?;
-        let times = recording.schedule.times()?;
+        let schedule = schedule_of(recording)?;
         let mut sys = ParticleSystem::new(self, seed)?;
-        let mut traj =
-            Trajectory::empty(seed, times.len(), self.n, self.dim(), recording.positions);
-        for (j, &tau) in times.iter().enumerate() {
-            advance_to(&mut sys, tau, |s, h| s.step_with(h))?;
-            let (risk, energy, mean, cov) = traj.push(j, &sys, eval);
-            observer(&Record {
-                step: sys.steps(),
-                time: sys.time(),
-                eta: sys.eta_now(),
-                temperature: sys.temperature_now(),
-                risk,
-                energy,
-                mean: &mean,
-                cov: &cov,
-                theta: sys.theta(),
-            });
-        }
-        traj.final_theta = sys.theta().to_owned();
-        Ok(traj)
+        let mut rec = TrajectoryRecorder {
+            traj: Trajectory::empty(
+                seed,
+                schedule.record_times().len(),
+                self.n,
+                self.dim(),
+                recording.positions,
+            ),
+            eval,
+            sums: None,
+            observer,
+        };
+        drive(&mut sys, &schedule, &mut [&mut rec]).map_err(drive_error)?;
+        Ok(rec.traj)
     }
 
-    /// Run many seeds in parallel (rayon, nested with the kernel's own parallelism). Each
-    /// trajectory depends on its seed only, so the result is the same for any number of
-    /// threads; `observer(seed_index, record)` is called under a lock, in no fixed order across
-    /// seeds. On failure, the error of the first failing seed in `seeds` order.
+    /// Run many seeds together ([`Ensemble`]: each advanced to every record time in parallel,
+    /// with the kernel's own parallelism nested inside). Each trajectory depends on its seed
+    /// only, so the result is the same for any number of threads; `observer(seed_index,
+    /// record)` is called at each record time for every seed, in seed order. On failure, the
+    /// error of the first failing seed in `seeds` order.
     pub fn run_seeds<O>(
         &self,
         eval: &MeanField,
         seeds: &[u64],
         recording: &Recording,
-        observer: O,
+        mut observer: O,
     ) -> Result<Vec<Trajectory>, ParticleError>
     where
         O: FnMut(usize, &Record) + Send,
     {
-        check_eval(self, eval)?;
-        let obs = Mutex::new(observer);
-        let out: Vec<Result<Trajectory, ParticleError>> = seeds
-            .par_iter()
-            .enumerate()
-            .map(|(i, &s)| {
-                self.run(eval, s, recording, |rec| {
-                    let mut o = obs.lock().unwrap_or_else(|e| e.into_inner());
-                    (*o)(i, rec)
-                })
-            })
-            .collect();
-        out.into_iter().collect()
+        let schedule = schedule_of(recording)?;
+        let mut ens = Ensemble::new(self, eval, seeds)?;
+        let mut rec = EnsembleRecorder::new(&ens, schedule.record_times().len(), recording);
+        let mut tap = |e: &Ensemble<'_>| {
+            for (i, sys) in e.systems().iter().enumerate() {
+                let st = &e.stats()[i];
+                observer(
+                    i,
+                    &Record {
+                        step: sys.steps(),
+                        time: sys.time(),
+                        eta: sys.eta_now(),
+                        temperature: sys.temperature_now(),
+                        risk: st.risk,
+                        energy: st.energy,
+                        mean: &st.mean,
+                        cov: &st.cov,
+                        theta: sys.theta(),
+                    },
+                );
+            }
+        };
+        let mut cb = OnRecord(&mut tap);
+        drive(&mut ens, &schedule, &mut [&mut rec, &mut cb]).map_err(drive_error)?;
+        Ok(rec.trajectories)
+    }
+}
+
+/// An observer that calls a closure at each record time.
+pub struct OnRecord<F>(pub F);
+
+impl<S, F: FnMut(&S)> Observer<S> for OnRecord<F> {
+    fn record(&mut self, s: &S) -> Result<(), String> {
+        (self.0)(s);
+        Ok(())
+    }
+}
+
+/// Collects every seed's [`Trajectory`] of an [`Ensemble`] run.
+pub struct EnsembleRecorder {
+    /// One per seed, in seed order.
+    pub trajectories: Vec<Trajectory>,
+}
+
+impl EnsembleRecorder {
+    /// Room for `records` records of every seed of `ens`.
+    pub fn new(ens: &Ensemble<'_>, records: usize, recording: &Recording) -> Self {
+        let d = ens.dynamics();
+        EnsembleRecorder {
+            trajectories: ens
+                .systems()
+                .iter()
+                .map(|s| Trajectory::empty(s.seed(), records, d.n, d.dim(), recording.positions))
+                .collect(),
+        }
+    }
+}
+
+impl Observer<Ensemble<'_>> for EnsembleRecorder {
+    fn record(&mut self, e: &Ensemble<'_>) -> Result<(), String> {
+        for ((traj, sys), st) in self.trajectories.iter_mut().zip(e.systems()).zip(e.stats()) {
+            let j = traj.len();
+            traj.push_stats(j, sys, st);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, e: &Ensemble<'_>) -> Result<(), String> {
+        for (traj, sys) in self.trajectories.iter_mut().zip(e.systems()) {
+            traj.final_theta = sys.theta().to_owned();
+        }
+        Ok(())
     }
 }
 
@@ -324,18 +440,17 @@ impl Dynamics {
         tap: MartingaleTap<'_>,
     ) -> Result<MartingaleRun, ParticleError> {
         check_eval(self, eval)?;
-        let times = recording.schedule.times()?;
+        let schedule = schedule_of(recording)?;
+        let r = schedule.record_times().len();
         let mut sys = ParticleSystem::new(self, seed)?.with_martingale(tap)?;
-        let mut traj =
-            Trajectory::empty(seed, times.len(), self.n, self.dim(), recording.positions);
-        let mut sums = Vec::with_capacity(times.len());
-        for (j, &tau) in times.iter().enumerate() {
-            advance_to(&mut sys, tau, |s, h| s.step_with(h))?;
-            traj.push(j, &sys, eval);
-            sums.push(sys.martingale().to_vec());
-        }
-        traj.final_theta = sys.theta().to_owned();
-        Ok((traj, sums))
+        let mut rec = TrajectoryRecorder {
+            traj: Trajectory::empty(seed, r, self.n, self.dim(), recording.positions),
+            eval,
+            sums: Some(Vec::with_capacity(r)),
+            observer: |_: &Record| {},
+        };
+        drive(&mut sys, &schedule, &mut [&mut rec]).map_err(drive_error)?;
+        Ok((rec.traj, rec.sums.expect("kept")))
     }
 
     /// [`Dynamics::run_martingale`] for many seeds in parallel (bit-identical for any number
@@ -369,6 +484,58 @@ impl Dynamics {
 /// particle clock reaches: `field(t, &mut r)`.
 pub type Field<'f> = dyn Fn(f64, &mut [f64]) + Sync + 'f;
 
+/// Interacting particles and independent McKean–Vlasov particles in lockstep (same θ_i(0),
+/// same noise): one step of each per step, of the interacting system's length.
+struct Coupled<'a, 'f> {
+    sys: ParticleSystem<'a>,
+    bar: ParticleSystem<'a>,
+    field: &'f Field<'f>,
+    r: Vec<f64>,
+}
+
+impl TimeStepper for Coupled<'_, '_> {
+    type Error = ParticleError;
+
+    fn time(&self) -> f64 {
+        self.sys.time()
+    }
+
+    fn step(&mut self, until: f64) -> Result<f64, ParticleError> {
+        let h = self.sys.step_length(until);
+        (self.field)(self.sys.time(), &mut self.r);
+        self.bar.step_in_field(h, &self.r)?;
+        self.sys.step_with(h)?;
+        Ok(h)
+    }
+
+    fn land(&mut self, t: f64) {
+        self.sys.set_time(t);
+        self.bar.set_time(t);
+    }
+}
+
+/// Records both trajectories of a [`Coupled`] run.
+struct CoupledRecorder<'e> {
+    traj: Trajectory,
+    bar: Trajectory,
+    eval: &'e MeanField,
+}
+
+impl Observer<Coupled<'_, '_>> for CoupledRecorder<'_> {
+    fn record(&mut self, c: &Coupled<'_, '_>) -> Result<(), String> {
+        let j = self.traj.len();
+        self.traj.push(j, &c.sys, self.eval);
+        self.bar.push(j, &c.bar, self.eval);
+        Ok(())
+    }
+
+    fn finish(&mut self, c: &Coupled<'_, '_>) -> Result<(), String> {
+        self.traj.final_theta = c.sys.theta().to_owned();
+        self.bar.final_theta = c.bar.theta().to_owned();
+        Ok(())
+    }
+}
+
 impl Dynamics {
     /// Run one seed twice in lockstep, from the same θ_i(0) and with the same noise g_i
     /// (synchronous coupling): the interacting particles (as [`Dynamics::run`]) and independent
@@ -385,26 +552,22 @@ impl Dynamics {
         field: &Field<'_>,
     ) -> Result<(Trajectory, Trajectory), ParticleError> {
         check_eval(self, eval)?;
-        let times = recording.schedule.times()?;
-        let mut sys = ParticleSystem::new(self, seed)?;
-        let mut bar = ParticleSystem::new(self, seed)?;
-        let mut r = vec![0.0; self.problem.data.len()];
+        let schedule = schedule_of(recording)?;
+        let r = schedule.record_times().len();
         let (n, dd, pos) = (self.n, self.dim(), recording.positions);
-        let mut traj = Trajectory::empty(seed, times.len(), n, dd, pos);
-        let mut traj_bar = Trajectory::empty(seed, times.len(), n, dd, pos);
-        for (j, &tau) in times.iter().enumerate() {
-            advance_to(&mut sys, tau, |s, h| {
-                field(s.time(), &mut r);
-                bar.step_in_field(h, &r)?;
-                s.step_with(h)
-            })?;
-            bar.set_time(sys.time());
-            traj.push(j, &sys, eval);
-            traj_bar.push(j, &bar, eval);
-        }
-        traj.final_theta = sys.theta().to_owned();
-        traj_bar.final_theta = bar.theta().to_owned();
-        Ok((traj, traj_bar))
+        let mut c = Coupled {
+            sys: ParticleSystem::new(self, seed)?,
+            bar: ParticleSystem::new(self, seed)?,
+            field,
+            r: vec![0.0; self.problem.data.len()],
+        };
+        let mut rec = CoupledRecorder {
+            traj: Trajectory::empty(seed, r, n, dd, pos),
+            bar: Trajectory::empty(seed, r, n, dd, pos),
+            eval,
+        };
+        drive(&mut c, &schedule, &mut [&mut rec]).map_err(drive_error)?;
+        Ok((rec.traj, rec.bar))
     }
 
     /// [`Dynamics::run_coupled`] for many seeds in parallel (bit-identical for any number of
@@ -431,27 +594,5 @@ impl Dynamics {
             })
             .collect();
         out.into_iter().collect()
-    }
-}
-
-/// Step until t = τ (no step if already within 10⁻⁹ η of it) with `step(sys, h)`.
-fn advance_to<'a>(
-    sys: &mut ParticleSystem<'a>,
-    tau: f64,
-    mut step: impl FnMut(&mut ParticleSystem<'a>, f64) -> Result<(), ParticleError>,
-) -> Result<(), ParticleError> {
-    loop {
-        let eta = sys.eta_now();
-        let tol = 1e-9 * eta;
-        let remaining = tau - sys.time();
-        if remaining <= tol {
-            return Ok(());
-        }
-        if eta >= remaining - tol {
-            step(sys, remaining)?;
-            sys.set_time(tau);
-            return Ok(());
-        }
-        step(sys, eta)?;
     }
 }

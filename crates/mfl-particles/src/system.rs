@@ -14,6 +14,7 @@ use crate::martingale::MartingaleTap;
 use crate::rng::{key, stream_rng, Stream, BATCH, BATCH_STREAM};
 use crate::sampler::DataSampler;
 use crate::schedule::{StepSchedule, Temperature};
+use mfl_core::drive::TimeStepper;
 use mfl_core::functional::ridge::Table;
 use mfl_core::{MeanField, Measure};
 use ndarray::{Array1, Array2, ArrayView2};
@@ -45,8 +46,9 @@ pub enum Gradient {
 /// gradient mode, boundaries and initial law.
 #[derive(Debug, Clone)]
 pub struct Dynamics {
-    /// Unit, loss, ridge λ and (for [`Gradient::Exact`]) the training data.
-    pub problem: MeanField,
+    /// Unit, loss, ridge λ and (for [`Gradient::Exact`]) the training data — shared (one
+    /// [`MeanField`] for the PDE, the particles and the evaluation of R_N).
+    pub problem: Arc<MeanField>,
     /// Number of particles N ≥ 1.
     pub n: usize,
     /// Base step size η > 0.
@@ -71,9 +73,14 @@ pub struct Dynamics {
 impl Dynamics {
     /// Noiseless full-batch gradient descent with constant step η on free axes; refine with the
     /// `with_*` methods. Validated.
-    pub fn new(problem: MeanField, n: usize, eta: f64, init: Init) -> Result<Self, ParticleError> {
+    pub fn new(
+        problem: impl Into<Arc<MeanField>>,
+        n: usize,
+        eta: f64,
+        init: Init,
+    ) -> Result<Self, ParticleError> {
         let d = Dynamics {
-            problem,
+            problem: problem.into(),
             n,
             eta,
             step_schedule: StepSchedule::Constant,
@@ -104,6 +111,27 @@ impl Dynamics {
     /// Set the gradient mode.
     pub fn with_gradient(mut self, g: Gradient) -> Result<Self, ParticleError> {
         self.gradient = g;
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// The same dynamics with N particles (validated).
+    pub fn with_n(mut self, n: usize) -> Result<Self, ParticleError> {
+        self.n = n;
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// The same dynamics with base step size η (validated).
+    pub fn with_eta(mut self, eta: f64) -> Result<Self, ParticleError> {
+        self.eta = eta;
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// The same dynamics started from `init` (validated).
+    pub fn with_init(mut self, init: Init) -> Result<Self, ParticleError> {
+        self.init = init;
         self.validate()?;
         Ok(self)
     }
@@ -610,6 +638,37 @@ impl<'a> ParticleSystem<'a> {
 
     /// Set the clock (used to land exactly on record times).
     pub(crate) fn set_time(&mut self, t: f64) {
+        self.t = t;
+    }
+
+    /// The length of the next step towards `until`: η_k, or all of `until` − t when η_k
+    /// reaches it (within 10⁻⁹ η_k), so that the clock lands on `until`.
+    pub fn step_length(&self, until: f64) -> f64 {
+        let eta = self.eta_now();
+        let remaining = until - self.t;
+        if eta >= remaining - 1e-9 * eta {
+            remaining
+        } else {
+            eta
+        }
+    }
+}
+
+/// One step of length [`ParticleSystem::step_length`] ([`ParticleSystem::step_with`]).
+impl TimeStepper for ParticleSystem<'_> {
+    type Error = ParticleError;
+
+    fn time(&self) -> f64 {
+        self.t
+    }
+
+    fn step(&mut self, until: f64) -> Result<f64, ParticleError> {
+        let h = self.step_length(until);
+        self.step_with(h)?;
+        Ok(h)
+    }
+
+    fn land(&mut self, t: f64) {
         self.t = t;
     }
 }

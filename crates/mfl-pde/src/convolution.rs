@@ -25,7 +25,7 @@ use crate::fft::RealFft2;
 use crate::potential::{Energy, MeanFieldPotential, PotentialField};
 use mfl_core::{Grid, Loss, MeanField, PeriodicKernel, Unit, TORUS_PERIOD};
 use num_complex::Complex64;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// How Ψ of a mean-field problem is computed on a grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,10 +42,11 @@ pub enum Interaction {
 
 /// The potential field of `mf` on `grid` chosen by `how`.
 pub fn mean_field_potential(
-    mf: MeanField,
+    mf: impl Into<Arc<MeanField>>,
     grid: &Grid,
     how: Interaction,
 ) -> Result<Box<dyn PotentialField>, PdeError> {
+    let mf: Arc<MeanField> = mf.into();
     match how {
         Interaction::Direct => Ok(Box::new(MeanFieldPotential::new(mf, grid)?)),
         Interaction::Fft => Ok(Box::new(ConvolutionPotential::new(mf, grid)?)),
@@ -88,7 +89,7 @@ struct Work {
 /// Ψ of a convolution-type mean-field problem by FFT (see the module documentation).
 #[derive(Debug)]
 pub struct ConvolutionPotential {
-    mf: MeanField,
+    mf: Arc<MeanField>,
     weighted: bool,
     /// a_i (weighted units), else [1].
     a: Vec<f64>,
@@ -178,7 +179,8 @@ impl ConvolutionPotential {
     }
 
     /// The FFT potential of `mf` on `grid`; an error naming the reason when it does not apply.
-    pub fn new(mf: MeanField, grid: &Grid) -> Result<Self, PdeError> {
+    pub fn new(mf: impl Into<Arc<MeanField>>, grid: &Grid) -> Result<Self, PdeError> {
+        let mf: Arc<MeanField> = mf.into();
         Self::applies(&mf, grid)?;
         let Unit::Periodic {
             kernel,
@@ -422,6 +424,9 @@ fn label_transform(mf: &MeanField, d: usize, li: i64) -> Vec<Complex64> {
 }
 
 impl PotentialField for ConvolutionPotential {
+    fn problem(&self) -> Option<&Arc<MeanField>> {
+        Some(&self.mf)
+    }
     fn dim(&self) -> usize {
         self.mf.theta_dim()
     }

@@ -6,16 +6,20 @@ use crate::error::PdeError;
 use crate::potential::PotentialField;
 use crate::spectral::{PositivityFilter, SpectralEtdrk4};
 use crate::stepper::{ExplicitSsprk3, ImplicitSg, Stepper};
+use mfl_core::drive::{self, drive, DriveError, Schedule, TimeStepper};
 use mfl_core::Grid;
+use std::sync::Arc;
 
-/// ∂_t ρ = ∇·(ρ∇Ψ(θ; ρ)) + TΔρ on `grid`, with Ψ given by `field`.
+/// ∂_t ρ = ∇·(ρ∇Ψ(θ; ρ)) + TΔρ on `grid`, with Ψ given by `field` (shared: cloning the problem
+/// does not copy the field).
+#[derive(Clone)]
 pub struct FvProblem {
     /// The grid: cells, spacings, per-axis boundaries.
     pub grid: Grid,
     /// Temperature T ≥ 0.
     pub temperature: f64,
     /// Ψ(·; ρ) on the cells.
-    pub field: Box<dyn PotentialField>,
+    pub field: Arc<dyn PotentialField>,
 }
 
 impl FvProblem {
@@ -44,7 +48,7 @@ impl FvProblem {
         Ok(FvProblem {
             grid,
             temperature,
-            field,
+            field: field.into(),
         })
     }
 }
@@ -71,6 +75,39 @@ pub enum StepperChoice {
         /// What to do about negative values.
         filter: PositivityFilter,
     },
+}
+
+impl StepperChoice {
+    /// The stepper of this choice for `grid` at temperature T.
+    pub fn build(&self, grid: &Grid, temperature: f64) -> Result<Box<dyn Stepper>, PdeError> {
+        Ok(match *self {
+            StepperChoice::Explicit { cfl } => {
+                Box::new(ExplicitSsprk3::new(grid, temperature, cfl)?)
+            }
+            StepperChoice::Implicit { dt } => Box::new(ImplicitSg::new(grid, temperature, dt)?),
+            StepperChoice::Spectral { dt, cfl, filter } => {
+                Box::new(SpectralEtdrk4::new(grid, temperature, dt, cfl, filter)?)
+            }
+        })
+    }
+}
+
+/// The step the run's stepper takes first: one step of `opts.stepper` from `rho0` towards the
+/// first output time after 0 (or t_end) on a copy of ρ₀ — exactly the run's first step (what
+/// `mfl check` reports). Returns 0 when t_end = 0.
+pub fn first_step(problem: &FvProblem, rho0: &[f64], opts: &RunOptions) -> Result<f64, PdeError> {
+    let target = opts
+        .snapshot_times
+        .iter()
+        .copied()
+        .filter(|&s| s > 0.0)
+        .fold(opts.t_end, f64::min);
+    if target <= 0.0 || target.is_nan() {
+        return Ok(0.0);
+    }
+    let mut stepper = opts.stepper.build(&problem.grid, problem.temperature)?;
+    let mut rho = rho0.to_vec();
+    stepper.step(problem.field.as_ref(), &mut rho, target)
 }
 
 /// Options of a run.
@@ -144,136 +181,245 @@ impl Observer for Recorder {
     }
 }
 
-fn obs(r: Result<(), String>) -> Result<(), PdeError> {
-    r.map_err(PdeError::Observer)
+/// A grid density ρ(t) under a scheme: the state [`drive`] advances for a PDE run. Each step is
+/// checked: [`PdeError::BlowUp`] on a NaN/∞, a relative mass change |Σρ|cell| − m₀|/m₀ > 1e-8,
+/// a density below −1e-14·max ρ (not for the spectral scheme without its positivity filter,
+/// whose min ρ is recorded instead), or a step below `dt_min` (other than one shortened to hit
+/// an output time).
+pub struct FvRun<'p> {
+    problem: &'p FvProblem,
+    stepper: Box<dyn Stepper>,
+    rho: Vec<f64>,
+    t: f64,
+    steps: u64,
+    last_dt: f64,
+    mass0: f64,
+    dt_min: f64,
+    allows_negative: bool,
 }
 
-/// Integrate from ρ(0) = `rho0` to `opts.t_end` and return ρ(t_end).
-///
-/// After every step the run is checked and stopped with [`PdeError::BlowUp`] on a NaN/∞,
-/// a relative mass change |Σρ|cell| − m₀|/m₀ > 1e-8, a density below −1e-14·max ρ (not for the
-/// spectral scheme without its positivity filter, whose min ρ is recorded instead), or a step
-/// below `dt_min`.
-pub fn solve(
-    problem: &FvProblem,
-    rho0: Vec<f64>,
-    opts: &RunOptions,
-    observer: &mut dyn Observer,
-) -> Result<Vec<f64>, PdeError> {
-    let grid = &problem.grid;
-    let temp = problem.temperature;
-    let field = problem.field.as_ref();
-    if rho0.len() != grid.len() {
-        return Err(PdeError::invalid(
-            "initial density",
-            format!("{} values for {} cells", rho0.len(), grid.len()),
-        ));
-    }
-    if !(opts.t_end >= 0.0 && opts.t_end.is_finite()) {
-        return Err(PdeError::invalid("t_end", "must be finite and ≥ 0"));
-    }
-    if opts.diagnostics_every.is_nan() || opts.diagnostics_every < 0.0 {
-        return Err(PdeError::invalid("diagnostics_every", "must be ≥ 0"));
-    }
-    if opts.dt_min.is_nan() || opts.dt_min < 0.0 {
-        return Err(PdeError::invalid("dt_min", "must be ≥ 0"));
-    }
-    let mut snaps = opts.snapshot_times.clone();
-    if let Some(bad) = snaps.iter().find(|&&s| !(s >= 0.0 && s <= opts.t_end)) {
-        return Err(PdeError::invalid(
-            "snapshot_times",
-            format!("{bad} is outside [0, t_end = {}]", opts.t_end),
-        ));
-    }
-    snaps.sort_by(f64::total_cmp);
-    snaps.dedup();
-    let mut stepper: Box<dyn Stepper> = match opts.stepper {
-        StepperChoice::Explicit { cfl } => Box::new(ExplicitSsprk3::new(grid, temp, cfl)?),
-        StepperChoice::Implicit { dt } => Box::new(ImplicitSg::new(grid, temp, dt)?),
-        StepperChoice::Spectral { dt, cfl, filter } => {
-            Box::new(SpectralEtdrk4::new(grid, temp, dt, cfl, filter)?)
+impl<'p> FvRun<'p> {
+    /// ρ(0) = `rho0` (finite, ≥ 0, positive mass) under `stepper` on `problem`.
+    pub fn new(
+        problem: &'p FvProblem,
+        stepper: Box<dyn Stepper>,
+        rho0: Vec<f64>,
+        dt_min: f64,
+    ) -> Result<Self, PdeError> {
+        let grid = &problem.grid;
+        if rho0.len() != grid.len() {
+            return Err(PdeError::invalid(
+                "initial density",
+                format!("{} values for {} cells", rho0.len(), grid.len()),
+            ));
         }
-    };
-    let allows_negative = stepper.allows_negative();
-    let mut rho = rho0;
-    let vol = grid.cell_volume();
-    let mass0 = rho.iter().sum::<f64>() * vol;
-    let blow = |step: u64, t: f64, what: String| PdeError::BlowUp { step, t, what };
-    if !(mass0 > 0.0 && mass0.is_finite()) || rho.iter().any(|v| !(*v >= 0.0 && v.is_finite())) {
-        return Err(blow(
-            0,
-            0.0,
-            "initial density must be finite, ≥ 0, with positive mass".into(),
-        ));
+        if dt_min.is_nan() || dt_min < 0.0 {
+            return Err(PdeError::invalid("dt_min", "must be ≥ 0"));
+        }
+        let mass0 = rho0.iter().sum::<f64>() * grid.cell_volume();
+        if !(mass0 > 0.0 && mass0.is_finite()) || rho0.iter().any(|v| !(*v >= 0.0 && v.is_finite()))
+        {
+            return Err(PdeError::BlowUp {
+                step: 0,
+                t: 0.0,
+                what: "initial density must be finite, ≥ 0, with positive mass".into(),
+            });
+        }
+        Ok(FvRun {
+            problem,
+            allows_negative: stepper.allows_negative(),
+            stepper,
+            rho: rho0,
+            t: 0.0,
+            steps: 0,
+            last_dt: 0.0,
+            mass0,
+            dt_min,
+        })
     }
-    obs(observer.start(grid, &rho))?;
-    let mut si = 0;
-    while si < snaps.len() && snaps[si] <= 0.0 {
-        obs(observer.snapshot(0.0, &rho))?;
-        si += 1;
+
+    /// ρ(t) on the cells.
+    pub fn density(&self) -> &[f64] {
+        &self.rho
     }
-    let mut last = diagnose(grid, field, &rho, temp, 0.0, 0.0, 0);
-    obs(observer.diagnostics(&last))?;
-    let mut next_diag = opts.diagnostics_every;
-    let (mut t, mut step) = (0.0f64, 0u64);
-    while t < opts.t_end {
-        let target = if si < snaps.len() {
-            snaps[si].min(opts.t_end)
-        } else {
-            opts.t_end
-        };
-        let dt_max = target - t;
-        let dt = stepper.step(field, &mut rho, dt_max).map_err(|e| match e {
-            PdeError::Invalid { what, why } => blow(step + 1, t, format!("{what}: {why}")),
-            other => other,
-        })?;
-        step += 1;
-        // a step ending within 1e-9·dt of the target (round-off in accumulated t) lands on it
+
+    /// The density, consumed.
+    pub fn into_density(self) -> Vec<f64> {
+        self.rho
+    }
+
+    /// The problem being solved.
+    pub fn problem(&self) -> &FvProblem {
+        self.problem
+    }
+
+    /// Steps taken.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The last step's length (0 before the first).
+    pub fn last_dt(&self) -> f64 {
+        self.last_dt
+    }
+
+    /// R, F, entropy, mass, moments, dissipation, Gibbs residual of ρ(t).
+    pub fn diagnose(&self) -> Diagnostics {
+        let p = self.problem;
+        diagnose(
+            &p.grid,
+            p.field.as_ref(),
+            &self.rho,
+            p.temperature,
+            self.t,
+            self.last_dt,
+            self.steps,
+        )
+    }
+
+    fn blow(&self, what: String) -> PdeError {
+        PdeError::BlowUp {
+            step: self.steps,
+            t: self.t,
+            what,
+        }
+    }
+}
+
+impl TimeStepper for FvRun<'_> {
+    type Error = PdeError;
+
+    fn time(&self) -> f64 {
+        self.t
+    }
+
+    fn step(&mut self, until: f64) -> Result<f64, PdeError> {
+        let field = self.problem.field.as_ref();
+        let (t, step) = (self.t, self.steps);
+        let dt_max = until - t;
+        let dt = self
+            .stepper
+            .step(field, &mut self.rho, dt_max)
+            .map_err(|e| match e {
+                PdeError::Invalid { what, why } => PdeError::BlowUp {
+                    step: step + 1,
+                    t,
+                    what: format!("{what}: {why}"),
+                },
+                other => other,
+            })?;
+        self.steps += 1;
+        self.last_dt = dt;
         let clipped = dt >= dt_max - 1e-9 * dt;
-        t = if clipped { target } else { t + dt };
-        // blow-up checks
+        self.t = if clipped { until } else { t + dt };
         let (mut sum, mut min, mut max, mut finite) = (0.0, f64::INFINITY, 0.0f64, true);
-        for &v in &rho {
+        for &v in &self.rho {
             finite &= v.is_finite();
             sum += v;
             min = min.min(v);
             max = max.max(v);
         }
         if !finite {
-            return Err(blow(step, t, "density is not finite (NaN or ∞)".into()));
+            return Err(self.blow("density is not finite (NaN or ∞)".into()));
         }
-        let mass = sum * vol;
-        if ((mass - mass0) / mass0).abs() > 1e-8 {
-            return Err(blow(
-                step,
-                t,
-                format!("mass changed from {mass0} to {mass} (relative limit 1e-8)"),
-            ));
+        let mass = sum * self.problem.grid.cell_volume();
+        if ((mass - self.mass0) / self.mass0).abs() > 1e-8 {
+            return Err(self.blow(format!(
+                "mass changed from {} to {mass} (relative limit 1e-8)",
+                self.mass0
+            )));
         }
-        if min < -1e-14 * max && !allows_negative {
-            return Err(blow(step, t, format!("negative density {min}")));
+        if min < -1e-14 * max && !self.allows_negative {
+            return Err(self.blow(format!("negative density {min}")));
         }
-        if dt < opts.dt_min && !clipped {
-            return Err(blow(
-                step,
-                t,
-                format!("time step {dt} fell below dt_min = {}", opts.dt_min),
-            ));
+        if dt < self.dt_min && !clipped {
+            return Err(self.blow(format!(
+                "time step {dt} fell below dt_min = {}",
+                self.dt_min
+            )));
         }
-        while si < snaps.len() && snaps[si] <= t {
-            obs(observer.snapshot(t, &rho))?;
-            si += 1;
-        }
-        if t >= next_diag || t >= opts.t_end {
-            last = diagnose(grid, field, &rho, temp, t, dt, step);
-            obs(observer.diagnostics(&last))?;
-            if opts.diagnostics_every > 0.0 {
-                while next_diag <= t {
-                    next_diag += opts.diagnostics_every;
-                }
-            }
-        }
+        Ok(dt)
     }
-    obs(observer.finish(&last, &rho))?;
-    Ok(rho)
+
+    fn land(&mut self, t: f64) {
+        self.t = t;
+    }
+}
+
+/// A PDE [`Observer`] seen through the generic driver: snapshots at the record times,
+/// diagnostics on their schedule (computed once per time and shared), `finish` with the last.
+struct Adapter<'o> {
+    observer: &'o mut dyn Observer,
+    last: Option<Diagnostics>,
+}
+
+impl drive::Observer<FvRun<'_>> for Adapter<'_> {
+    fn start(&mut self, s: &FvRun<'_>) -> Result<(), String> {
+        self.observer.start(&s.problem.grid, &s.rho)
+    }
+    fn record(&mut self, s: &FvRun<'_>) -> Result<(), String> {
+        self.observer.snapshot(s.t, &s.rho)
+    }
+    fn diagnostics(&mut self, s: &FvRun<'_>) -> Result<(), String> {
+        let d = s.diagnose();
+        self.observer.diagnostics(&d)?;
+        self.last = Some(d);
+        Ok(())
+    }
+    fn finish(&mut self, s: &FvRun<'_>) -> Result<(), String> {
+        let last = self.last.take().unwrap_or_else(|| s.diagnose());
+        self.observer.finish(&last, &s.rho)
+    }
+}
+
+/// Integrate from ρ(0) = `rho0` to `opts.t_end` with [`drive`] and return ρ(t_end).
+///
+/// Snapshots land exactly on `opts.snapshot_times`; diagnostics are taken at t = 0, after the
+/// first step reaching each multiple of `opts.diagnostics_every` and at t_end. Every step is
+/// checked as [`FvRun`] describes.
+pub fn solve(
+    problem: &FvProblem,
+    rho0: Vec<f64>,
+    opts: &RunOptions,
+    observer: &mut dyn Observer,
+) -> Result<Vec<f64>, PdeError> {
+    if !(opts.t_end >= 0.0 && opts.t_end.is_finite()) {
+        return Err(PdeError::invalid("t_end", "must be finite and ≥ 0"));
+    }
+    if opts.diagnostics_every.is_nan() || opts.diagnostics_every < 0.0 {
+        return Err(PdeError::invalid("diagnostics_every", "must be ≥ 0"));
+    }
+    if let Some(bad) = opts
+        .snapshot_times
+        .iter()
+        .find(|&&s| !(s >= 0.0 && s <= opts.t_end))
+    {
+        return Err(PdeError::invalid(
+            "snapshot_times",
+            format!("{bad} is outside [0, t_end = {}]", opts.t_end),
+        ));
+    }
+    let schedule = Schedule::new(
+        &opts.snapshot_times,
+        opts.t_end,
+        Some(opts.diagnostics_every),
+    )
+    .map_err(|e| PdeError::invalid("schedule", e))?;
+    if rho0.len() != problem.grid.len() {
+        return Err(PdeError::invalid(
+            "initial density",
+            format!("{} values for {} cells", rho0.len(), problem.grid.len()),
+        ));
+    }
+    let stepper = opts.stepper.build(&problem.grid, problem.temperature)?;
+    let mut run = FvRun::new(problem, stepper, rho0, opts.dt_min)?;
+    let mut adapter = Adapter {
+        observer,
+        last: None,
+    };
+    drive(&mut run, &schedule, &mut [&mut adapter]).map_err(|e| match e {
+        DriveError::Step(e) => e,
+        DriveError::Observer(m) => PdeError::Observer(m),
+    })?;
+    Ok(run.into_density())
 }

@@ -8,7 +8,7 @@ use crate::error::PdeError;
 use mfl_core::unit::Unit;
 use mfl_core::{Boundary, Grid, MeanField, Measure, Param, TORUS_PERIOD};
 use ndarray::{Array1, Array2};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// E(ρ) and, for learning problems, the risk R(ρ).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,6 +49,11 @@ pub trait PotentialField: Send + Sync {
     /// DΨ[·] in closed form when the field has one (None, the default: the linearisation goes
     /// through the data of the [`MeanField`] problem).
     fn linear_response(&self) -> Option<std::sync::Arc<dyn LinearResponse>> {
+        None
+    }
+    /// The mean-field problem (unit, data, loss, λ) whose Ψ this is, shared with the particles
+    /// and the evaluation of R_N (None for a fixed potential).
+    fn problem(&self) -> Option<&Arc<MeanField>> {
         None
     }
 }
@@ -144,7 +149,7 @@ struct Factorised {
 /// Ψ(a_i, w_j) = a_i g_j + (λ/2)(a_i² + w_j²).
 #[derive(Debug)]
 pub struct MeanFieldPotential {
-    mf: MeanField,
+    mf: Arc<MeanField>,
     centres: Array2<f64>,
     cell_volume: f64,
     fact: Option<Factorised>,
@@ -156,7 +161,7 @@ impl MeanFieldPotential {
     ///
     /// Checks that the unit's θ-dimension equals the grid's, and that exactly the unit's torus
     /// axes are periodic grid axes of length 2π.
-    pub fn new(mf: MeanField, grid: &Grid) -> Result<Self, PdeError> {
+    pub fn new(mf: impl Into<Arc<MeanField>>, grid: &Grid) -> Result<Self, PdeError> {
         let mut p = MeanFieldPotential::general(mf, grid)?;
         if let Unit::Ridge {
             act,
@@ -182,7 +187,8 @@ impl MeanFieldPotential {
     }
 
     /// The potential of `mf` on `grid` by the general O(M·K) path only.
-    pub fn general(mf: MeanField, grid: &Grid) -> Result<Self, PdeError> {
+    pub fn general(mf: impl Into<Arc<MeanField>>, grid: &Grid) -> Result<Self, PdeError> {
+        let mf: Arc<MeanField> = mf.into();
         Self::check_grid(&mf, grid)?;
         let m = grid.len();
         let k = mf.data.len();
@@ -276,6 +282,9 @@ impl MeanFieldPotential {
 }
 
 impl PotentialField for MeanFieldPotential {
+    fn problem(&self) -> Option<&Arc<MeanField>> {
+        Some(&self.mf)
+    }
     fn dim(&self) -> usize {
         self.centres.ncols()
     }

@@ -15,6 +15,9 @@ pub struct Run {
     pub command: String,
     pub status: String,
     pub config: toml::Table,
+    /// The stored config read back into the same types the run was built from (None for a
+    /// file whose config does not parse, e.g. one written by another version).
+    pub typed: Option<crate::Config>,
     sets: Vec<(String, Vec<usize>)>,
 }
 
@@ -33,15 +36,20 @@ impl Run {
             ))
         })?;
         let status = read_attr(path, "/", "status").unwrap_or_else(|_| "unknown".into());
-        let config = read_attr(path, "/", "config")
-            .ok()
-            .and_then(|s| toml::from_str::<toml::Table>(&s).ok())
+        let text = read_attr(path, "/", "config").ok();
+        let config = text
+            .as_deref()
+            .and_then(|s| toml::from_str::<toml::Table>(s).ok())
             .unwrap_or_default();
+        let typed = text
+            .as_deref()
+            .and_then(|s| toml::from_str::<crate::Config>(s).ok());
         Ok(Run {
             path: path.to_path_buf(),
             command,
             status,
             config,
+            typed,
             sets,
         })
     }
@@ -143,7 +151,27 @@ impl Run {
 
     /// The PDE run's label: solver, grid, T, λ.
     pub fn pde_label(&self) -> String {
-        let solver = match self.text("solver.stepper").as_deref() {
+        let typed = self.typed.as_ref().and_then(|c| c.solver.as_ref());
+        let solver = match typed {
+            Some(s) if s.scheme == "spectral" => format!(
+                "spectral ETDRK4 dt {}",
+                s.dt.map_or(format!("adaptive (cfl {})", num(s.cfl)), num)
+            ),
+            Some(s) if s.stepper == "implicit" => {
+                format!("FV implicit Euler dt {}", s.dt.map_or("?".into(), num))
+            }
+            Some(s) => format!("FV {} cfl {}", s.stepper, num(s.cfl)),
+            None => self.untyped_solver(),
+        };
+        let grid = self
+            .cells()
+            .map_or(String::new(), |c| format!(", grid {c}"));
+        format!("{solver}{grid}, {}", self.t_lambda())
+    }
+
+    /// The solver's label from the untyped table (files whose config does not parse).
+    fn untyped_solver(&self) -> String {
+        match self.text("solver.stepper").as_deref() {
             Some("implicit") => format!(
                 "FV implicit Euler dt {}",
                 self.num("solver.dt").map_or("?".into(), num)
@@ -153,11 +181,7 @@ impl Run {
                 self.num("solver.cfl").map_or("?".into(), num)
             ),
             None => "PDE".into(),
-        };
-        let grid = self
-            .cells()
-            .map_or(String::new(), |c| format!(", grid {c}"));
-        format!("{solver}{grid}, {}", self.t_lambda())
+        }
     }
 
     /// The particle run's label: N, η, seeds, T, λ (for `mfl compare`: the range of N and

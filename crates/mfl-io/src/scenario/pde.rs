@@ -1,9 +1,10 @@
 //! The PDE run of a config: problem, initial density and run options.
 
+use super::{Error, Scenario};
+use crate::config::Config;
+use crate::h5::read_array;
+use crate::{build, ConfigError};
 use mfl_core::Grid;
-use mfl_io::config::Config;
-use mfl_io::h5::read_array;
-use mfl_io::{build, ConfigError};
 use mfl_pde::{
     mean_field_potential, FvProblem, Interaction, PositivityFilter, PotentialField, RunOptions,
     StepperChoice,
@@ -11,9 +12,13 @@ use mfl_pde::{
 use std::path::Path;
 
 /// Everything a PDE run needs, resolved from a config.
+#[derive(Clone)]
 pub struct SolveSetup {
+    /// Grid, temperature and the potential field Ψ(·; ρ).
     pub problem: FvProblem,
+    /// ρ₀ on the grid's cells.
     pub rho0: Vec<f64>,
+    /// Stepper, final time, snapshot times, diagnostics interval.
     pub opts: RunOptions,
 }
 
@@ -51,7 +56,7 @@ pub fn snapshot_times(cfg: &Config, t_end: f64) -> Result<Vec<f64>, ConfigError>
 /// [S, R, N, D] — pooled over the seeds and binned onto `grid` by [`mfl_pde::histogram`] (mass 1;
 /// periodic axes wrap, particles outside a no-flux box count in the nearest edge cell).
 fn particle_density(
-    init: &mfl_io::config::InitCfg,
+    init: &crate::config::InitCfg,
     base: &Path,
     grid: &Grid,
 ) -> Result<Vec<f64>, Box<dyn std::error::Error>> {
@@ -190,10 +195,12 @@ pub fn initial_density(
         .map_err(|e| ConfigError::key("init", e.to_string()))?)
 }
 
-/// Resolve a config into a PDE problem, initial density and run options.
-pub fn setup(cfg: &Config, base: &Path) -> Result<SolveSetup, Box<dyn std::error::Error>> {
-    let mf = build::mean_field(cfg, base, 1)?;
-    let grid = build::grid(cfg)?;
+/// Resolve `[solver]` (with `[grid]`, `[init]`, `[output]`) into a PDE problem on the
+/// scenario's mean field, initial density and run options.
+pub fn setup(sc: &Scenario) -> Result<SolveSetup, Error> {
+    let (cfg, base) = (&sc.config, sc.base.as_path());
+    let mf = sc.mean_field.clone();
+    let grid = sc.require_grid("`mfl solve`")?.clone();
     let temperature = build::temperature(cfg)?;
     let s = cfg
         .solver
@@ -348,5 +355,17 @@ fn strip_what(e: &mfl_pde::PdeError) -> String {
     match e {
         mfl_pde::PdeError::Invalid { why, .. } => why.clone(),
         other => other.to_string(),
+    }
+}
+
+/// The stepper as stored in the output's `solver` attribute and printed by `mfl check`:
+/// "spectral ETDRK4 …" or "fv Explicit { cfl: … }" / "fv Implicit { dt: … }".
+pub fn describe_stepper(s: &StepperChoice) -> String {
+    match s {
+        StepperChoice::Spectral { dt, cfl, filter } => format!(
+            "spectral ETDRK4 (Fourier pseudo-spectral, 2/3 dealiasing), dt = {}, positivity = {filter:?}",
+            dt.map_or(format!("adaptive (cfl {cfl})"), |d| d.to_string())
+        ),
+        other => format!("fv {other:?}"),
     }
 }

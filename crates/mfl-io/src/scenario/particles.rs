@@ -1,24 +1,29 @@
 //! The particle run of a config: dynamics, evaluation problem, record schedule and seeds.
 
 use super::pde::snapshot_times;
+use super::{Error, Scenario};
+use crate::config::{Config, ParticlesCfg};
+use crate::{build, ConfigError};
 use mfl_core::data::Teacher;
 use mfl_core::{Grid, MeanField};
-use mfl_io::config::{Config, ParticlesCfg};
-use mfl_io::{build, ConfigError};
 use mfl_particles::{
     AxisBoundary, DataSampler, Dynamics, Gradient, Init, Recording, Resample, StepSchedule,
     TeacherSampler, Temperature, TwoClassSampler,
 };
-use std::path::Path;
 use std::sync::Arc;
 
 /// Everything a particle run needs, resolved from a config.
+#[derive(Debug, Clone)]
 pub struct ParticleSetup {
+    /// N, η, schedules, gradient, boundaries, initial law — on the scenario's mean field.
     pub dynamics: Dynamics,
-    /// The population problem R_N is evaluated on.
-    pub eval: MeanField,
+    /// The population problem R_N is evaluated on (the scenario's mean field itself).
+    pub eval: Arc<MeanField>,
+    /// The record times (and whether positions are kept).
     pub recording: Recording,
+    /// The seeds, one run each.
     pub seeds: Vec<u64>,
+    /// The final time.
     pub t_end: f64,
 }
 
@@ -54,10 +59,12 @@ fn sampler(
     })
 }
 
-/// Resolve a config (with `--n`/`--seeds` already applied as overrides) into a particle run.
-pub fn setup(cfg: &Config, base: &Path) -> Result<ParticleSetup, Box<dyn std::error::Error>> {
+/// Resolve `[particles]` (with `--n`/`--seeds` already applied as overrides) into a particle
+/// run on the scenario's mean field.
+pub fn setup(sc: &Scenario) -> Result<ParticleSetup, Error> {
+    let (cfg, base) = (&sc.config, sc.base.as_path());
     let p = section(cfg)?;
-    let mf = build::mean_field(cfg, base, 1)?;
+    let mf = sc.mean_field.clone();
     let temperature = build::temperature(cfg)?;
     let dd = mf.theta_dim();
     if p.n == 0 {
@@ -80,11 +87,7 @@ pub fn setup(cfg: &Config, base: &Path) -> Result<ParticleSetup, Box<dyn std::er
     if p.seeds == 0 {
         return Err(ConfigError::key("particles.seeds", "need at least one seed").into());
     }
-    let grid: Option<Grid> = if cfg.grid.is_some() {
-        Some(build::grid(cfg)?)
-    } else {
-        None
-    };
+    let grid: Option<Grid> = sc.grid.clone();
     let init = match cfg.init.as_ref().map(|i| i.kind.as_str()) {
         Some(kind @ ("snapshot" | "particles")) => {
             let g = grid.clone().ok_or_else(|| {

@@ -1,13 +1,10 @@
 //! The N-sweep of a config: particle numbers, record times, seeds, and the dynamics per N.
 
-use super::particles::setup as particle_setup;
 use super::pde::snapshot_times;
-use mfl_io::config::{CompareCfg, Config};
-use mfl_io::{build, ConfigError};
+use super::{Error, Scenario};
+use crate::config::CompareCfg;
+use crate::{build, ConfigError};
 use mfl_particles::{Dynamics, Init};
-use std::path::Path;
-
-pub type Error = Box<dyn std::error::Error>;
 
 /// The list of N of `[compare]`: `n`, or the geometric range n_min·n_factor^j ≤ n_max.
 pub fn particle_numbers(c: &CompareCfg) -> Result<Vec<usize>, ConfigError> {
@@ -49,16 +46,23 @@ pub fn particle_numbers(c: &CompareCfg) -> Result<Vec<usize>, ConfigError> {
 }
 
 /// Everything a comparison needs, resolved from a config.
+#[derive(Debug, Clone, PartialEq)]
 pub struct CompareSetup {
+    /// The `[compare]` table as given.
     pub cmp: CompareCfg,
+    /// The values of N, increasing.
     pub ns: Vec<usize>,
+    /// The record times.
     pub times: Vec<f64>,
+    /// The seeds (the same for every N).
     pub seeds: Vec<u64>,
+    /// The particles' base step η.
     pub eta: f64,
 }
 
-/// Validate `[compare]` against the rest of the config.
-pub fn setup(cfg: &Config) -> Result<CompareSetup, Error> {
+/// Validate `[compare]` against the rest of the scenario.
+pub fn setup(sc: &Scenario) -> Result<CompareSetup, Error> {
+    let cfg = &sc.config;
     let cmp = cfg
         .compare
         .clone()
@@ -162,32 +166,19 @@ pub fn setup(cfg: &Config) -> Result<CompareSetup, Error> {
     })
 }
 
-/// The config with `key = value` overrides applied on top (for the N, η and grid variants).
-pub fn variant(cfg: &Config, sets: &[String]) -> Result<Config, Error> {
-    let text = toml::to_string(cfg)?;
-    Ok(build::parse(&text, "the resolved config", sets)?)
-}
-
-/// The particle dynamics of the config with N particles and step `eta`, started from the
+/// The particle dynamics of the scenario with N particles and step `eta`, started from the
 /// PDE's initial grid density (uniform inside cells), confined to the PDE's box.
-pub fn dynamics(
-    cfg: &Config,
-    base: &Path,
-    n: usize,
-    eta: f64,
-    grid: &mfl_core::Grid,
-    rho0: &[f64],
-) -> Result<Dynamics, Error> {
-    let v = variant(
-        cfg,
-        &[format!("particles.n={n}"), format!("particles.eta={eta:e}")],
-    )?;
-    let mut d = particle_setup(&v, base)?.dynamics;
-    d.init = Init::GridDensity {
-        grid: grid.clone(),
-        density: rho0.to_vec(),
-    };
-    d.validate()
-        .map_err(|e| ConfigError::key("init", e.to_string()))?;
-    Ok(d)
+pub fn dynamics(sc: &Scenario, n: usize, eta: f64) -> Result<Dynamics, Error> {
+    let pde = sc.require_pde()?;
+    let d = sc
+        .with_n(n)?
+        .with_eta(eta)?
+        .require_particles()?
+        .dynamics
+        .clone();
+    Ok(d.with_init(Init::GridDensity {
+        grid: pde.problem.grid.clone(),
+        density: pde.rho0.clone(),
+    })
+    .map_err(|e| ConfigError::key("init", e.to_string()))?)
 }

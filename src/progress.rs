@@ -1,5 +1,5 @@
 //! A progress bar over model time (indicatif), silent with `--quiet` or when stderr is not a
-//! terminal.
+//! terminal — the one bar of every command, attached to runs as an observer.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -44,5 +44,16 @@ impl Progress {
     /// Leave the final state on screen.
     pub fn finish(&self) {
         self.bar.finish();
+    }
+}
+
+/// At each record time of a particle run: t and the seeds' mean R_N.
+impl mfl_core::drive::Observer<mfl_particles::Ensemble<'_>> for Progress {
+    fn record(&mut self, e: &mfl_particles::Ensemble<'_>) -> Result<(), String> {
+        use mfl_core::drive::TimeStepper;
+        let st = e.stats();
+        let mean = st.iter().map(|s| s.risk).sum::<f64>() / st.len() as f64;
+        self.set(e.time(), &format!("t={:.4} R_N={mean:.6e}", e.time()));
+        Ok(())
     }
 }

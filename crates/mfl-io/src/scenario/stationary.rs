@@ -1,11 +1,12 @@
 //! The stationary-state run of a config: `[stationary]` settings, field, problem and start.
 
+use super::{Error, Scenario};
+use crate::config::{Config, StationaryCfg};
+use crate::{build, ConfigError};
 use mfl_core::{Grid, MeanField};
-use mfl_io::config::{Config, StationaryCfg};
-use mfl_io::{build, ConfigError};
 use mfl_pde::stationary::{EigenOptions, StationaryOptions};
 use mfl_pde::{mean_field_potential, Interaction, PotentialField};
-use std::path::Path;
+use std::sync::Arc;
 
 /// The validated `[stationary]` settings (defaults when the table is absent).
 #[derive(Debug, Clone, PartialEq)]
@@ -106,20 +107,28 @@ pub fn settings(cfg: &Config) -> Result<StationarySettings, ConfigError> {
 
 /// Everything `mfl stationary` needs, resolved from a config.
 pub struct StationarySetup {
+    /// The grid of `[grid]`.
     pub grid: Grid,
+    /// Ψ(·; ρ) on the grid.
     pub field: Box<dyn PotentialField>,
     /// The problem behind `field` (for the linearisation's DΨ).
-    pub mf: MeanField,
+    pub mf: Arc<MeanField>,
     /// The starting potential: Ψ(·; ρ₀) with ρ₀ of `[init]`, or 0 (uniform ρ₀) without one.
     pub psi0: Vec<f64>,
+    /// Tolerances, temperatures, rates.
     pub settings: StationarySettings,
 }
 
-/// Resolve a config (the same objects `mfl check` builds).
-pub fn setup(cfg: &Config, base: &Path) -> Result<StationarySetup, Box<dyn std::error::Error>> {
-    let mf = build::mean_field(cfg, base, 1)?;
-    let grid = build::grid(cfg)?;
-    let settings = settings(cfg)?;
+/// Resolve the stationary run of the scenario (`[stationary]` or its defaults) on the
+/// scenario's mean field (the same objects `mfl check` builds).
+pub fn setup(sc: &Scenario) -> Result<StationarySetup, Error> {
+    let (cfg, base) = (&sc.config, sc.base.as_path());
+    let mf = sc.mean_field.clone();
+    let grid = sc.require_grid("`mfl stationary`")?.clone();
+    let settings = match &sc.stationary {
+        Some(s) => s.clone(),
+        None => settings(cfg)?,
+    };
     let interaction = match cfg
         .solver
         .as_ref()
