@@ -36,4 +36,4 @@ pub use ou::{Ou1, Ou2};
 pub use prefactor::{
     gap_prefactor, gap_prefactor_cells, gap_prefactor_centres, gap_prefactor_gaussian_1d,
 };
-pub use problems::teacher_problem;
+pub use problems::{tanh_aw, tanh_aw_two_neurons, tanh_w, tanh_w_two_neurons, teacher_problem};
