@@ -99,9 +99,10 @@ fn coupled_estimate_is_unbiased_and_reduces_variance() {
     let cv = row.coupled.as_ref().unwrap();
     // 1. the known mean of the independent particles: R(ρ_t) + V(ρ_t)/N, within 3 se (their
     //    O(η) bias, ~1e-5 here, is far below the se ~6e-4; V/N ~ 4e-3 is well resolved)
-    //    V(ρ_t) of the stored PDE density at the cell centres by the testkit; the sweep's value
-    //    (mfl_compare::grid_fluctuation) sums the same ~320 × 40 terms of size ≤ 1 in another
-    //    order and normalises by the PDE's mass (1 to ~1e-14): agreement to 1e-12 of V ≈ 0.1
+    //    V(ρ_t) of the stored PDE density at the cell centres by the testkit (through U and
+    //    the network, weights normalised to 1); the sweep's value (mfl_compare::grid_fluctuation,
+    //    per-point σ² sums, weights ρ|cell| as they are: mass 1 to ~1e-14) sums the same
+    //    ~320 × 40 terms of size ≤ 1 in another order: agreement to 1e-12 of V ≈ 0.1
     let v = gap_prefactor_centres(&mf, &grid, &table.pde_density[0]);
     let rel = (v - table.pde_fluctuation[0]).abs() / v;
     assert!(rel < 1e-12, "V {v} vs sweep {}", table.pde_fluctuation[0]);
