@@ -395,14 +395,7 @@ fn linear_units_gaussian_law_variance_reduction_above_1e4() {
     // σ = w x, y = 5x, x ~ N(0, 1): f_ρ(x) = m(ρ) x, R = (m − 5)², ∇Ψ = (m − 5) + λw. The law
     // stays Gaussian and R_N − R = 2(m − 5)δm + δm² exactly: the adjoint removes the linear
     // term, so var(R_N)/var(R_N − Z) ≈ 2(m − 5)²N (≈ 2·10⁴ at N = 1024, t = 0.5)
-    let unit = Unit::Ridge {
-        act: Activation::Linear,
-        param: Param::W,
-        input_dim: 1,
-    };
-    let teacher = Teacher::new(unit.clone(), array![[5.0]], vec![1.0]).unwrap();
-    let data = Inputs::gauss_hermite(1, 8).label(&teacher, 0.0).unwrap();
-    let mf = MeanField::new(unit, Loss::Squared, data, 0.01).unwrap();
+    let mf = mfl_testkit::LinearUnits::standard_1d(5.0, 0.01).mean_field(8);
     let grid = Grid::line(-7.0, 9.0, 320, Boundary::NoFlux).unwrap();
     let rho0 = Law::Gaussian(Gaussian::isotropic(vec![0.0], 1.0).unwrap())
         .on_grid(&grid)

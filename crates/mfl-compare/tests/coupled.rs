@@ -1,25 +1,21 @@
 //! The coupled (McKean–Vlasov) control variate: its known mean is right, it removes most of
-//! the seed-to-seed variance, and it agrees with the plain mean.
+//! the seed-to-seed variance, and it agrees with the plain mean. The fluctuation V(μ) that the
+//! known mean uses is checked against the independent evaluation of mfl_testkit::prefactor
+//! (through U(θ, θ′) and the network, not the per-point σ² sums of `fluctuation`) and against
+//! the identity E R(μ_N) − R(μ) = V(μ)/N it stands for.
 
 mod common;
 use common::*;
-use mfl_compare::{gap_sweep_with, grid_fluctuation, ResidualPath, SweepOptions};
-use mfl_core::data::{Inputs, Teacher};
-use mfl_core::{Activation, Boundary, Gaussian, Grid, Law, Loss, MeanField, Measure, Param, Unit};
+use mfl_compare::{gap_sweep_with, ResidualPath, SweepOptions};
+use mfl_core::{Boundary, Gaussian, Grid, Law, MeanField, Measure};
 use mfl_pde::NoObserver;
+use mfl_testkit::{gap_prefactor, gap_prefactor_centres, tanh_w, teacher_problem};
 use ndarray::{array, Array1, Array2};
 
 /// examples/gap_1d.toml's problem: tanh(w x), y = ½tanh(2x) + ½tanh(−x), ρ₀ = N(0, ½²) on
 /// [−4, 4] — well fitted (R ≈ 0.009), so R_N's fluctuation is small against V/N.
 fn fitted_problem() -> (MeanField, Grid, Vec<f64>) {
-    let unit = Unit::Ridge {
-        act: Activation::Tanh,
-        param: Param::W,
-        input_dim: 1,
-    };
-    let teacher = Teacher::new(unit.clone(), array![[2.0], [-1.0]], vec![0.5, 0.5]).unwrap();
-    let data = Inputs::gauss_hermite(1, 40).label(&teacher, 0.0).unwrap();
-    let mf = MeanField::new(unit, Loss::Squared, data, 0.01).unwrap();
+    let mf = teacher_problem(tanh_w(1), array![[2.0], [-1.0]], vec![0.5, 0.5], 40, 0.01);
     let grid = Grid::line(-4.0, 4.0, 320, Boundary::NoFlux).unwrap();
     let rho0 = Law::Gaussian(Gaussian::isotropic(vec![0.0], 0.5).unwrap())
         .on_grid(&grid)
@@ -46,18 +42,18 @@ fn residual_path_interpolates_linearly_and_clamps() {
 
 #[test]
 fn fluctuation_is_the_iid_excess_risk() {
-    // V(μ) for a 3-atom measure by hand: Σ_k w_k (Σ_m α_m σ_km² − f_k²)
+    // V(μ) = ∫U(θ,θ)dμ − ∬U dμdμ for a 3-atom measure, by the testkit (Σ_m α_m U(θ_m, θ_m) −
+    // Σ_k w_k f_k²): the same sums of 40 × 3 terms of size ≤ 1 in another order, so they agree
+    // to a few ulp of the O(0.1) terms
     let mf = tanh_problem(0.0);
     let theta = Array2::from_shape_vec((3, 1), vec![-1.0, 0.5, 2.0]).unwrap();
     let alpha = [0.2, 0.5, 0.3];
-    let mut want = 0.0;
-    for (x, w) in mf.data.x.rows().into_iter().zip(&mf.data.w) {
-        let s: Vec<f64> = theta.iter().map(|t| (t * x[0]).tanh()).collect();
-        let f: f64 = s.iter().zip(&alpha).map(|(s, a)| a * s).sum();
-        let s2: f64 = s.iter().zip(&alpha).map(|(s, a)| a * s * s).sum();
-        want += w * (s2 - f * f);
-    }
+    let want = gap_prefactor(&mf, theta.view(), &alpha);
     let got = mfl_compare::fluctuation(&mf, theta.view(), &alpha);
+    assert!(
+        want > 0.05,
+        "V = {want} must be far from 0 for the check to bite"
+    );
     assert!((got - want).abs() < 1e-15, "{got} vs {want}");
     // and E R(μ_N) − R(μ) = V/N exactly for N = 2 i.i.d. draws (enumerate all 9 pairs)
     let a = Array1::from(alpha.to_vec());
@@ -70,7 +66,7 @@ fn fluctuation_is_the_iid_excess_risk() {
             mean += alpha[i] * alpha[j] * mf.risk(Measure::new(th.view(), w.view()));
         }
     }
-    assert!((mean - r - got / 2.0).abs() < 1e-14);
+    assert!((mean - r - want / 2.0).abs() < 1e-14);
 }
 
 #[test]
@@ -103,8 +99,16 @@ fn coupled_estimate_is_unbiased_and_reduces_variance() {
     let cv = row.coupled.as_ref().unwrap();
     // 1. the known mean of the independent particles: R(ρ_t) + V(ρ_t)/N, within 3 se (their
     //    O(η) bias, ~1e-5 here, is far below the se ~6e-4; V/N ~ 4e-3 is well resolved)
-    let v = grid_fluctuation(&mf, &grid, &table.pde_density[0]);
-    assert_eq!(v, table.pde_fluctuation[0]);
+    //    V(ρ_t) of the stored PDE density at the cell centres by the testkit (through U and
+    //    the network, weights normalised to 1); the sweep's value (mfl_compare::grid_fluctuation,
+    //    per-point σ² sums, weights ρ|cell| as they are: mass 1 to ~1e-14) sums the same
+    //    ~320 × 40 terms of size ≤ 1 in another order: agreement to 1e-12 of V ≈ 0.1
+    let v = gap_prefactor_centres(&mf, &grid, &table.pde_density[0]);
+    let rel = (v - table.pde_fluctuation[0]).abs() / v;
+    assert!(rel < 1e-12, "V {v} vs sweep {}", table.pde_fluctuation[0]);
+    // the known mean is R(ρ_t) + V(ρ_t)/N (an O(1e-3) term: a missing or doubled V/N fails)
+    let known = table.pde_risk[0] + v / 32.0;
+    assert!((cv.independent_mean - known).abs() < 1e-12 * known);
     let ind = mfl_compare::Summary::of(&cv.independent_samples);
     eprintln!(
         "independent: {:.5e} ± {:.1e}, known {:.5e} (R {:.5e}, V/N {:.3e})",

@@ -11,10 +11,9 @@ use mfl_compare::{
     euler_maruyama_law, euler_maruyama_limit, gap_sweep_with, pde_risk_at, Control, Summary,
     SweepOptions,
 };
-use mfl_core::data::{Inputs, Teacher};
-use mfl_core::{Activation, Axis, Boundary, Gaussian, Grid, Law, Loss, MeanField, Param, Unit};
+use mfl_core::{Axis, Boundary, Gaussian, Grid, Law, MeanField};
 use mfl_pde::{NoObserver, RunOptions, StepperChoice};
-use ndarray::array;
+use mfl_testkit::LinearUnits;
 
 /// tanh(w x) units with a λ large enough that the drift at the walls is O(1), on a short box
 /// [−1, 1.5] that holds ~4% of the density per unit length at its walls.
@@ -82,24 +81,13 @@ fn results_are_bit_identical_for_any_thread_count() {
     assert_eq!(run(1), run(3));
 }
 
-/// Linear units σ(x; w) = w x with a linear teacher y = a x: f_ρ(x) = x μ, μ = ∫θ dρ, so
-/// ∇Ψ(θ) = m₂(μ − a) + λθ with m₂ = Σ_k w_k x_k² — affine in θ. Then the Euler–Maruyama step
-/// θ′ = (1 − hλ)θ − h m₂(μ − a) + √(2Th) g maps mean and variance exactly by
-/// μ′ = μ − h(m₂(μ − a) + λμ), v′ = (1 − hλ)² v + 2Th, whatever the shape of the law
-/// (no walls within reach), and R = m₂(μ − a)², E = ½R + (λ/2)(v + μ²).
-fn linear_problem(a: f64, lambda: f64) -> (MeanField, f64) {
-    let unit = Unit::Ridge {
-        act: Activation::Linear,
-        param: Param::W,
-        input_dim: 1,
-    };
-    let teacher = Teacher::new(unit.clone(), array![[a]], vec![1.0]).unwrap();
-    let data = Inputs::gauss_hermite(1, 20).label(&teacher, 0.0).unwrap();
-    let m2: f64 = data.x.iter().zip(&data.w).map(|(x, w)| w * x * x).sum();
-    (
-        MeanField::new(unit, Loss::Squared, data, lambda).unwrap(),
-        m2,
-    )
+/// Linear units σ(x; w) = w x with a linear teacher y = a x, x ~ N(0, 1) (mfl_testkit::linear):
+/// ∇Ψ(θ) = (μ − a) + λθ is affine in θ, so the Euler–Maruyama step maps mean and variance
+/// exactly by μ′ = μ − h((μ − a) + λμ), v′ = (1 − hλ)²v + 2Th whatever the shape of the law (no
+/// walls within reach), and R = (μ − a)², E = ½R + (λ/2)(v + μ²).
+fn linear_problem(a: f64, lambda: f64) -> (MeanField, LinearUnits) {
+    let lin = LinearUnits::standard_1d(a, lambda);
+    (lin.mean_field(20), lin)
 }
 
 /// The particle runs' step sequence: η while more than η remains, then the remainder.
@@ -131,7 +119,7 @@ fn step_sizes(times: &[f64], eta: f64) -> Vec<Vec<f64>> {
 #[test]
 fn linear_units_follow_the_exact_euler_maruyama_recursions() {
     let (a, lambda) = (1.0, 0.5);
-    let (mf, m2) = linear_problem(a, lambda);
+    let (mf, lin) = linear_problem(a, lambda);
     let grid = Grid::line(-6.0, 6.0, 240, Boundary::NoFlux).unwrap();
     let rho0 = Law::Gaussian(Gaussian::isotropic(vec![-0.5], 0.09).unwrap())
         .on_grid(&grid)
@@ -157,14 +145,13 @@ fn linear_units_follow_the_exact_euler_maruyama_recursions() {
     let times = [0.0, 0.25, 1.0, 1.234];
     for temp in [0.05, 0.0] {
         let law = euler_maruyama_law(&mf, &grid, &rho0, temp, eta, &times, 2).unwrap();
-        let (mut mu, mut v) = (mu0, s0 - mu0 * mu0);
+        let (mut mu, mut v) = (vec![mu0], vec![s0 - mu0 * mu0]);
         for (j, hs) in step_sizes(&times, eta).iter().enumerate() {
             for &hk in hs {
-                mu -= hk * (m2 * (mu - a) + lambda * mu);
-                v = (1.0 - hk * lambda).powi(2) * v + 2.0 * temp * hk;
+                (mu, v) = lin.em_step(&mu, &v, temp, hk);
             }
-            let risk = m2 * (mu - a).powi(2);
-            let energy = 0.5 * risk + 0.5 * lambda * (v + mu * mu);
+            let risk = lin.risk(&mu);
+            let energy = lin.energy(&mu, &v);
             eprintln!(
                 "T = {temp}, t = {}: R {:.15} vs {:.15} ({:+.1e}), E {:+.1e}",
                 times[j],

@@ -5,40 +5,10 @@
 mod common;
 use common::*;
 use mfl_compare::gap_sweep;
-use mfl_core::Measure;
 use mfl_pde::NoObserver;
-use ndarray::{Array1, Array2};
-
-/// ∫U(θ,θ)dρ − ∬U dρdρ for the piecewise-constant grid density (3-point Gauss–Legendre per
-/// cell, the law the particles are drawn from).
-fn exact_prefactor(mf: &mfl_core::MeanField, grid: &mfl_core::Grid, rho: &[f64]) -> f64 {
-    let ax = &grid.axes[0];
-    let h = ax.h();
-    let q = (0.6f64).sqrt();
-    let nodes = [-q, 0.0, q];
-    let wq = [5.0 / 9.0, 8.0 / 9.0, 5.0 / 9.0];
-    let mut th = Vec::new();
-    let mut al = Vec::new();
-    for (m, r) in rho.iter().enumerate() {
-        let c = ax.centre(m);
-        for (x, w) in nodes.iter().zip(&wq) {
-            th.push(c + 0.5 * h * x);
-            al.push(r * 0.5 * h * w);
-        }
-    }
-    let total: f64 = al.iter().sum();
-    al.iter_mut().for_each(|a| *a /= total);
-    let diag: f64 = th
-        .iter()
-        .zip(&al)
-        .map(|(t, a)| a * mf.interaction(&[*t], &[*t]))
-        .sum();
-    let theta = Array2::from_shape_vec((th.len(), 1), th).unwrap();
-    let alpha = Array1::from(al);
-    let f = mf.network(Measure::new(theta.view(), alpha.view()));
-    let cross: f64 = f.iter().zip(&mf.data.w).map(|(fk, wk)| wk * fk * fk).sum();
-    diag - cross
-}
+// V of the piecewise-constant grid density (3-point Gauss–Legendre per cell): the law the
+// particles are drawn from
+use mfl_testkit::gap_prefactor_cells as exact_prefactor;
 
 #[test]
 fn gap_at_t0_is_c_over_n() {

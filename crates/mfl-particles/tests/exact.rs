@@ -13,22 +13,14 @@ use ndarray::{array, Array1, Array2};
 const M0: f64 = 0.8;
 const S0: f64 = 0.5;
 
-/// (R(ρ₀), ∫U(θ,θ)dρ₀ − ∬U dρ₀dρ₀) by a Gauss–Hermite rule of `q` nodes in θ.
+/// (R(ρ₀), V(ρ₀) = ∫U(θ,θ)dρ₀ − ∬U dρ₀dρ₀) by a Gauss–Hermite rule of `q` nodes in θ (V by
+/// mfl_testkit::prefactor).
 fn exact_gap_terms(eval: &MeanField, q: usize) -> (f64, f64) {
     let (z, w) = gauss_hermite(q);
     let theta = Array2::from_shape_fn((q, 1), |(j, _)| M0 + S0 * z[j]);
-    let wts = Array1::from(w.clone());
+    let wts = Array1::from(w);
     let r0 = eval.risk(Measure::new(theta.view(), wts.view()));
-    let mut diag = 0.0;
-    let mut double = 0.0;
-    for j in 0..q {
-        let tj = [theta[[j, 0]]];
-        diag += w[j] * eval.interaction(&tj, &tj);
-        for l in 0..q {
-            double += w[j] * w[l] * eval.interaction(&tj, &[theta[[l, 0]]]);
-        }
-    }
-    (r0, diag - double)
+    (r0, mfl_testkit::gap_prefactor_gaussian_1d(eval, M0, S0, q))
 }
 
 /// E[R_N(θ)] − R(ρ₀) = (1/N)(∫U(θ,θ)dρ₀ − ∬U dρ₀dρ₀) for θ_i i.i.d. ρ₀ (squared loss).
@@ -186,12 +178,11 @@ fn noise_only_moment(
 }
 
 /// With ∇Ψ = λθ the scheme is the AR(1) θ ← (1 − ηλ)θ + √(2Tη) g, whose stationary law is
-/// N(0, v), v = 2Tη/(1 − (1 − ηλ)²) = T/(λ(1 − ηλ/2)).
+/// N(0, v), v = 2Tη/(1 − (1 − ηλ)²) = T/(λ(1 − ηλ/2)) (mfl_testkit::discrete_ou).
 #[test]
 fn noise_only_stationary_variance_is_the_discrete_ou_value() {
     let (lambda, temp, eta) = (1.0, 0.5, 0.1);
-    let a: f64 = 1.0 - eta * lambda;
-    let v = 2.0 * temp * eta / (1.0 - a * a);
+    let v = mfl_testkit::em_ou_stationary_variance(lambda, temp, eta);
     let n = 8000;
     // burn: a^{2·150} ≈ 2e−14 of the initial variance remains; records every 10 steps
     // (correlation of θ² a^{20} ≈ 0.12)

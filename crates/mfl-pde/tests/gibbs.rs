@@ -6,13 +6,7 @@ mod common;
 use common::*;
 use mfl_core::{Axis, Boundary, Grid, TORUS_PERIOD};
 use mfl_pde::{ExplicitSsprk3, FixedPotential, ImplicitSg, PotentialField, Stepper};
-
-fn gibbs(v: &[f64], t: f64, vol: f64) -> Vec<f64> {
-    let vmin = v.iter().fold(f64::INFINITY, |a, &b| a.min(b));
-    let g: Vec<f64> = v.iter().map(|x| (-(x - vmin) / t).exp()).collect();
-    let z: f64 = g.iter().sum::<f64>() * vol;
-    g.iter().map(|x| x / z).collect()
-}
+use mfl_testkit::gibbs_state as gibbs;
 
 fn check_stationary(grid: &Grid, v: impl Fn(&[f64]) -> f64, t: f64) {
     let field = FixedPotential::from_fn(grid, v).unwrap();

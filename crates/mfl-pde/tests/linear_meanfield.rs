@@ -1,4 +1,4 @@
-//! A nonlocal exact solution: linear units σ(x; θ) = θ·x, inputs x ~ N(0, C), teacher y = β·x,
+//! A nonlocal exact solution (mfl_testkit::LinearUnits): linear units σ(x; θ) = θ·x, inputs x ~ N(0, C), teacher y = β·x,
 //! ridge λ > 0. Then f_ρ(x) = m·x (m the mean of ρ) and
 //!
 //! Ψ(θ; ρ) = (m − β)ᵀCθ + λ|θ|²/2,
@@ -14,44 +14,22 @@
 
 mod common;
 use common::*;
-use mfl_core::data::{Inputs, Teacher};
-use mfl_core::unit::Unit;
-use mfl_core::{Activation, Boundary, Gaussian, Law, Loss, MeanField, Param};
+use mfl_core::{Boundary, Gaussian, Law};
 use mfl_pde::{FvProblem, MeanFieldPotential, StepperChoice};
+use mfl_testkit::{gauss_pdf, LinearUnits};
 use ndarray::Array2;
 
 const T: f64 = 0.3;
 const LAMBDA: f64 = 0.5;
 
-fn problem(l: Array2<f64>, beta: &[f64]) -> MeanField {
-    let d = beta.len();
-    let unit = Unit::Ridge {
-        act: Activation::Linear,
-        param: Param::W,
-        input_dim: d,
-    };
-    let teacher = Teacher::new(
-        unit.clone(),
-        Array2::from_shape_vec((1, d), beta.to_vec()).unwrap(),
-        vec![1.0],
-    )
-    .unwrap();
-    let data = Inputs::gauss_hermite(d, 4)
-        .transform(l.view())
-        .label(&teacher, 0.0)
-        .unwrap();
-    MeanField::new(unit, Loss::Squared, data, LAMBDA).unwrap()
-}
-
 fn errors_1d(implicit: bool) -> Vec<f64> {
     let (c, beta, m0, s0, t_end): (f64, f64, f64, f64, f64) = (1.5, 1.2, -0.5, 0.2, 1.0);
-    let minf = c * beta / (c + LAMBDA);
-    let mt = minf + (-(c + LAMBDA) * t_end).exp() * (m0 - minf);
-    let e = (-2.0 * LAMBDA * t_end).exp();
-    let st = e * s0 + T / LAMBDA * (1.0 - e);
+    let lin = LinearUnits::new(Array2::from_elem((1, 1), c.sqrt()), &[beta], LAMBDA);
+    let mt = lin.mean_at(&[m0], t_end)[0];
+    let st = lin.cov_at(&[s0], T, t_end)[0];
     let (lo, hi) = (-4.5, 5.5);
     assert!(m0 - lo >= 7.0 * s0.sqrt() && hi - mt >= 7.0 * st.sqrt() && mt - lo >= 7.0 * st.sqrt());
-    let mf = problem(Array2::from_elem((1, 1), c.sqrt()), &[beta]);
+    let mf = lin.mean_field(4);
     [45, 90, 180, 360]
         .iter()
         .map(|&n| {
@@ -75,30 +53,21 @@ fn errors_1d(implicit: bool) -> Vec<f64> {
 
 fn errors_2d(implicit: bool) -> Vec<f64> {
     let l = ndarray::array![[1.0, 0.0], [0.5, 0.8]];
-    let c = {
-        let c = l.dot(&l.t());
-        [c[[0, 0]], c[[0, 1]], c[[1, 0]], c[[1, 1]]]
-    };
     let beta = [1.0, -0.5];
     let m0 = [-0.5, 0.5];
     let s0 = [0.25, 0.1, 0.1, 0.2];
     let t_end = 0.5;
-    let cl = [c[0] + LAMBDA, c[1], c[2], c[3] + LAMBDA];
-    let minf = matvec2(inv2(cl), matvec2(c, beta));
-    let ex = expm_neg_sym2(cl, t_end);
-    let dm = matvec2(ex, [m0[0] - minf[0], m0[1] - minf[1]]);
-    let mt = [minf[0] + dm[0], minf[1] + dm[1]];
-    let e = (-2.0 * LAMBDA * t_end).exp();
-    let q = T / LAMBDA * (1.0 - e);
-    let st = [e * s0[0] + q, e * s0[1], e * s0[2], e * s0[3] + q];
+    let lin = LinearUnits::new(l, &beta, LAMBDA);
+    let mt = lin.mean_at(&m0, t_end);
+    let st = lin.cov_at(&s0, T, t_end);
     let (lo, hi) = (-5.0, 5.0);
-    for (m, s) in [(m0, s0), (mt, st)] {
+    for (m, s) in [(&m0[..], &s0[..]), (&mt[..], &st[..])] {
         for i in 0..2 {
             let sd = s[3 * i].sqrt();
             assert!(m[i] - lo >= 7.0 * sd && hi - m[i] >= 7.0 * sd);
         }
     }
-    let mf = problem(l, &beta);
+    let mf = lin.mean_field(4);
     [32, 64, 128, 256]
         .iter()
         .map(|&n| {

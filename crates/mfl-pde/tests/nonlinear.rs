@@ -13,41 +13,20 @@
 //! for a large implicit step, and plain monotonicity (to round-off) where the step is small
 //! enough that dt·I dominates it (observed for both schemes).
 
-use mfl_core::data::{Inputs, Teacher};
-use mfl_core::unit::Unit;
-use mfl_core::{Activation, Axis, Boundary, Gaussian, Grid, Law, Loss, MeanField, Measure, Param};
+use mfl_core::{Axis, Boundary, Gaussian, Grid, Law, MeanField, Measure};
 use mfl_pde::{
     solve, Diagnostics, FvProblem, MeanFieldPotential, PotentialField, Recorder, RunOptions,
     StepperChoice,
 };
-use ndarray::{array, Array1};
+use ndarray::Array1;
 
 fn problem_1d() -> (MeanField, Grid) {
-    let unit = Unit::Ridge {
-        act: Activation::Tanh,
-        param: Param::W,
-        input_dim: 1,
-    };
-    let teacher = Teacher::new(unit.clone(), array![[1.5], [-1.0]], vec![0.6, 0.4]).unwrap();
-    let data = Inputs::gauss_hermite(1, 40).label(&teacher, 0.0).unwrap();
-    let mf = MeanField::new(unit, Loss::Squared, data, 0.01).unwrap();
+    let mf = mfl_testkit::tanh_w_two_neurons(0.01);
     (mf, Grid::line(-4.0, 4.0, 160, Boundary::NoFlux).unwrap())
 }
 
 fn problem_2d() -> (MeanField, Grid) {
-    let unit = Unit::Ridge {
-        act: Activation::Tanh,
-        param: Param::AW,
-        input_dim: 1,
-    };
-    let teacher = Teacher::new(
-        unit.clone(),
-        array![[1.0, 2.0], [-0.6, 0.8]],
-        vec![1.0, 1.0],
-    )
-    .unwrap();
-    let data = Inputs::gauss_hermite(1, 40).label(&teacher, 0.0).unwrap();
-    let mf = MeanField::new(unit, Loss::Squared, data, 0.02).unwrap();
+    let mf = mfl_testkit::tanh_aw_two_neurons(0.02);
     let grid = Grid::new(vec![
         Axis::new(-2.5, 2.5, 50, Boundary::NoFlux).unwrap(),
         Axis::new(-3.0, 3.0, 60, Boundary::NoFlux).unwrap(),

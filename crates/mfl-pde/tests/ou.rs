@@ -1,4 +1,4 @@
-//! Ornstein–Uhlenbeck: fixed V = ½θᵀAθ, exact Gaussian solution
+//! Ornstein–Uhlenbeck: fixed V = ½θᵀAθ, exact Gaussian solution (mfl_testkit::ou)
 //! m(t) = e^{−At}m₀, Σ(t) = e^{−At}Σ₀e^{−At} + T A⁻¹(I − e^{−2At}).
 //!
 //! The SG scheme is second order in h (and SSP-RK3 third order in dt ∝ h², backward Euler first
@@ -9,14 +9,14 @@ mod common;
 use common::*;
 use mfl_core::{Boundary, Gaussian, Law};
 use mfl_pde::{FixedPotential, FvProblem, StepperChoice};
+use mfl_testkit::{gauss_pdf, Ou1, Ou2};
 
 const T: f64 = 0.5;
 
 fn ou_1d_errors(implicit: bool) -> Vec<f64> {
     let (a, m0, s0, t_end): (f64, f64, f64, f64) = (1.0, 1.5, 0.25, 0.5);
-    let mt = m0 * (-a * t_end).exp();
-    let e2 = (-2.0 * a * t_end).exp();
-    let st = s0 * e2 + T / a * (1.0 - e2);
+    let ou = Ou1 { a, temperature: T };
+    let (mt, st) = ou.law_at(m0, s0, t_end);
     // box ±6: ≥ 7 standard deviations of ρ₀ (1.5 ± 3.5) and of ρ(t_end)
     assert!(6.0 - mt.abs() >= 7.0 * st.sqrt() && 6.0 - m0 >= 7.0 * s0.sqrt());
     [60, 120, 240, 480]
@@ -24,7 +24,7 @@ fn ou_1d_errors(implicit: bool) -> Vec<f64> {
         .map(|&n| {
             let grid = square(1, -6.0, 6.0, n, Boundary::NoFlux);
             let h = grid.h_min();
-            let field = FixedPotential::from_fn(&grid, |x| 0.5 * a * x[0] * x[0]).unwrap();
+            let field = FixedPotential::from_fn(&grid, |x| ou.potential(x)).unwrap();
             let rho0 = Law::Gaussian(Gaussian::new(vec![m0], vec![s0]).unwrap())
                 .on_grid(&grid)
                 .unwrap();
@@ -45,15 +45,10 @@ fn ou_2d_errors(implicit: bool) -> Vec<f64> {
     let m0 = [1.0, -0.5];
     let s0 = [0.3, 0.1, 0.1, 0.2];
     let t_end = 0.5;
-    let e = expm_neg_sym2(a, t_end);
-    let mt = matvec2(e, m0);
-    let ainv = inv2(a);
-    let e2 = mul2(e, e);
-    let esd = mul2(mul2(e, s0), e);
-    let stat = mul2(ainv, [1.0 - e2[0], -e2[1], -e2[2], 1.0 - e2[3]]);
-    let st: Vec<f64> = (0..4).map(|i| esd[i] + T * stat[i]).collect();
+    let ou = Ou2 { a, temperature: T };
+    let (mt, st) = ou.law_at(m0, s0, t_end);
     let lo = 7.0;
-    for (m, s) in [(m0, s0.to_vec()), (mt, st.clone())] {
+    for (m, s) in [(m0, s0), (mt, st)] {
         for i in 0..2 {
             assert!(lo - m[i].abs() >= 7.0 * s[3 * i].sqrt());
         }
@@ -63,10 +58,7 @@ fn ou_2d_errors(implicit: bool) -> Vec<f64> {
         .map(|&n| {
             let grid = square(2, -lo, lo, n, Boundary::NoFlux);
             let h = grid.h_min();
-            let field = FixedPotential::from_fn(&grid, |x| {
-                0.5 * (a[0] * x[0] * x[0] + 2.0 * a[1] * x[0] * x[1] + a[3] * x[1] * x[1])
-            })
-            .unwrap();
+            let field = FixedPotential::from_fn(&grid, |x| ou.potential(x)).unwrap();
             let rho0 = Law::Gaussian(Gaussian::new(m0.to_vec(), s0.to_vec()).unwrap())
                 .on_grid(&grid)
                 .unwrap();

@@ -13,45 +13,23 @@
 //!   with Gibbs residual 1e-7 already agrees in F to ~1e-12.
 //! * The linearisation agrees with central differences of the SG right-hand side.
 
-use mfl_core::data::{Inputs, Teacher};
-use mfl_core::unit::Unit;
-use mfl_core::{Activation, Axis, Boundary, Grid, Loss, MeanField, Param};
+use mfl_core::{Axis, Boundary, Grid, MeanField};
 use mfl_pde::flux::{sg_rhs, Layout};
 use mfl_pde::stationary::{
-    continuation, gibbs_density, slowest_mode, EigenOptions, Linearisation, StationaryOptions,
+    continuation, slowest_mode, EigenOptions, Linearisation, StationaryOptions,
 };
 use mfl_pde::{
     diagnose, solve, stationary, FixedPotential, FvProblem, MeanFieldPotential, NoObserver,
     PotentialField, RunOptions, StepperChoice,
 };
-use ndarray::array;
 
 fn problem_1d() -> (MeanField, Grid) {
-    let unit = Unit::Ridge {
-        act: Activation::Tanh,
-        param: Param::W,
-        input_dim: 1,
-    };
-    let teacher = Teacher::new(unit.clone(), array![[1.5], [-1.0]], vec![0.6, 0.4]).unwrap();
-    let data = Inputs::gauss_hermite(1, 40).label(&teacher, 0.0).unwrap();
-    let mf = MeanField::new(unit, Loss::Squared, data, 0.01).unwrap();
+    let mf = mfl_testkit::tanh_w_two_neurons(0.01);
     (mf, Grid::line(-4.0, 4.0, 80, Boundary::NoFlux).unwrap())
 }
 
 fn problem_2d() -> (MeanField, Grid) {
-    let unit = Unit::Ridge {
-        act: Activation::Tanh,
-        param: Param::AW,
-        input_dim: 1,
-    };
-    let teacher = Teacher::new(
-        unit.clone(),
-        array![[1.0, 2.0], [-0.6, 0.8]],
-        vec![1.0, 1.0],
-    )
-    .unwrap();
-    let data = Inputs::gauss_hermite(1, 40).label(&teacher, 0.0).unwrap();
-    let mf = MeanField::new(unit, Loss::Squared, data, 0.02).unwrap();
+    let mf = mfl_testkit::tanh_aw_two_neurons(0.02);
     let grid = Grid::new(vec![
         Axis::new(-2.5, 2.5, 24, Boundary::NoFlux).unwrap(),
         Axis::new(-3.0, 3.0, 28, Boundary::NoFlux).unwrap(),
@@ -66,8 +44,8 @@ fn max_abs(v: &[f64]) -> f64 {
 
 fn check_fixed(grid: &Grid, v: impl Fn(&[f64]) -> f64, t: f64) {
     let field = FixedPotential::from_fn(grid, v).unwrap();
-    let mut want = vec![0.0; grid.len()];
-    gibbs_density(field.values(), t, grid.cell_volume(), &mut want);
+    // the exact discrete Gibbs state (mfl_testkit), not the solver's own map g(Ψ)
+    let want = mfl_testkit::gibbs_state(field.values(), t, grid.cell_volume());
     let s = stationary(
         grid,
         &field,

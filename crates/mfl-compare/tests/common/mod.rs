@@ -1,8 +1,7 @@
 //! Shared test helpers: a tiny deterministic RNG and a 1D mean-field problem.
 #![allow(dead_code)]
 
-use mfl_core::data::{Inputs, Teacher};
-use mfl_core::{Activation, Boundary, Gaussian, Grid, Law, Loss, MeanField, Param, Unit};
+use mfl_core::{Boundary, Gaussian, Grid, Law, MeanField};
 use mfl_particles::{AxisBoundary, Dynamics, Init, Temperature};
 use mfl_pde::{FvProblem, MeanFieldPotential, RunOptions, StepperChoice};
 use ndarray::array;
@@ -45,14 +44,7 @@ pub fn cumsum(v: &[f64]) -> Vec<f64> {
 
 /// tanh(w x) units (θ = w), teacher y = tanh(2x), Gauss–Hermite population, squared loss.
 pub fn tanh_problem(lambda: f64) -> MeanField {
-    let unit = Unit::Ridge {
-        act: Activation::Tanh,
-        param: Param::W,
-        input_dim: 1,
-    };
-    let teacher = Teacher::new(unit.clone(), array![[2.0]], vec![1.0]).unwrap();
-    let data = Inputs::gauss_hermite(1, 40).label(&teacher, 0.0).unwrap();
-    MeanField::new(unit, Loss::Squared, data, lambda).unwrap()
+    mfl_testkit::teacher_problem(mfl_testkit::tanh_w(1), array![[2.0]], vec![1.0], 40, lambda)
 }
 
 pub fn grid_1d(n: usize) -> Grid {
