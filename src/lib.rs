@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod compare_report;
 pub mod progress;
 
 pub use mfl_compare as compare;

@@ -7,6 +7,7 @@ use mfl_compare::{
     error_budget, exact_step_bias, gap_sweep_with, pde_richardson, time_step_bias, BudgetRow,
     Control, GapTable, SweepOptions,
 };
+use mfl_io::config::{ControlKind, LossKind, ScheduleKind};
 use mfl_io::h5::OutputFile;
 use mfl_io::record::{write_grid, SolveWriter};
 use mfl_io::scenario::compare::dynamics;
@@ -26,10 +27,10 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
         .clone()
         .ok_or_else(|| ConfigError::key("compare", "`mfl compare` needs a [compare] table"))?;
     let pde = sc.require_pde()?;
-    let control = match cs.cmp.control.as_str() {
-        "coupled" => Control::Coupled,
-        "none" => Control::None,
-        _ => Control::Adjoint,
+    let control = match cs.cmp.control {
+        ControlKind::Coupled => Control::Coupled,
+        ControlKind::None => Control::None,
+        ControlKind::Adjoint => Control::Adjoint,
     };
     let coupled = control == Control::Coupled;
     let mut by_n = Vec::with_capacity(cs.ns.len());
@@ -44,7 +45,7 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
         )
         .into());
     }
-    if coupled && cfg.problem.loss != "squared" {
+    if coupled && cfg.problem.loss != LossKind::Squared {
         return Err(ConfigError::key(
             "compare.control",
             "the coupled control variate's known mean holds for the squared loss; use \
@@ -74,8 +75,8 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
         let constant = cfg
             .particles
             .as_ref()
-            .and_then(|p| p.schedule.as_deref())
-            .is_none_or(|s| s == "constant");
+            .and_then(|p| p.schedule)
+            .is_none_or(|s| s == ScheduleKind::Constant);
         // 1D, constant η and T, exact gradients: the exact N = ∞ limit of the discrete-time
         // scheme gives the η bias without any particle rerun
         let exact = pde.problem.grid.dim() == 1
@@ -172,7 +173,7 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
                 Some(from) => Some(mfl_compare::Equilibrium::of(&table, from)?),
                 None => None,
             };
-            let report = super::compare_report::Report::new(
+            let report = crate::compare_report::Report::new(
                 &table,
                 budget.as_deref(),
                 equilibrium.as_ref(),

@@ -2,7 +2,6 @@
 
 pub mod check;
 pub mod compare;
-pub mod compare_report;
 pub mod inspect;
 pub mod particles;
 pub mod plot;

@@ -1,6 +1,6 @@
 //! From a parsed [`Config`] to validated core objects. Every rejection names its key.
 
-use crate::config::{Config, DataCfg, GridCfg, InitCfg, UnitCfg};
+use crate::config::{Config, DataCfg, GridCfg, InitCfg, InteractionKind, LossKind, UnitCfg};
 use crate::error::{at, ConfigError};
 use crate::overrides;
 use mfl_core::data::{Inputs, Teacher};
@@ -20,8 +20,19 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Config, ConfigError> {
     parse(&text, &path.display().to_string(), sets)
 }
 
+/// How many configs [`parse`] has read on this thread (a [`crate::Scenario`] parses once;
+/// its variants never re-parse — tests check this).
+pub fn parse_count() -> usize {
+    PARSES.with(|c| c.get())
+}
+
+thread_local! {
+    static PARSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// Parse TOML text named `name` (for messages), apply overrides, deserialise.
 pub fn parse(text: &str, name: &str, sets: &[String]) -> Result<Config, ConfigError> {
+    PARSES.with(|c| c.set(c.get() + 1));
     let mut table: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| ConfigError::Parse {
@@ -421,7 +432,7 @@ fn check_closed_form(
             ));
         }
     }
-    if cfg.problem.loss != "squared" {
+    if cfg.problem.loss != LossKind::Squared {
         return Err(ConfigError::key(
             "data.quadrature",
             format!("{WHY} the squared loss (problem.loss)"),
@@ -443,7 +454,11 @@ pub fn closed_form_field(
     let t = teacher(cfg, &mf.unit)?
         .ok_or_else(|| ConfigError::key("teacher", "the closed form needs a [teacher]"))?;
     check_closed_form(cfg, &mf.unit, Some(&t))?;
-    if cfg.solver.as_ref().is_some_and(|s| s.interaction == "fft") {
+    if cfg
+        .solver
+        .as_ref()
+        .is_some_and(|s| s.interaction == InteractionKind::Fft)
+    {
         return Err(ConfigError::key(
             "solver.interaction",
             "\"fft\" does not apply with data.quadrature = \"closed_form\"",
@@ -460,8 +475,10 @@ pub fn closed_form_field(
 /// The mean-field problem of `[problem]`, `[unit]`, `[data]`, `[teacher]`.
 pub fn mean_field(cfg: &Config, base: &Path, refine: usize) -> Result<MeanField, ConfigError> {
     let u = unit(&cfg.unit, "unit")?;
-    let loss =
-        Loss::parse(&cfg.problem.loss).map_err(|e| ConfigError::key("problem.loss", strip(e)))?;
+    let loss = match cfg.problem.loss {
+        LossKind::Squared => Loss::Squared,
+        LossKind::Logistic => Loss::Logistic,
+    };
     let lambda = finite("problem.lambda", cfg.problem.lambda)?;
     if lambda < 0.0 {
         return Err(ConfigError::key(

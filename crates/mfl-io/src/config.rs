@@ -4,6 +4,69 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Declares a config choice: a unit-variant enum read from and written as its snake_case
+/// name (`"explicit"`), so a misspelled value is rejected when the config is read, naming
+/// the key and the valid values; `Display` prints the same name.
+macro_rules! choice {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? } default $d:ident) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vm])* #[doc = concat!("`\"", $s, "\"`")] $v,)+
+        }
+        impl $name {
+            /// The name as written in the config.
+            pub fn name(self) -> &'static str {
+                match self { $($name::$v => $s,)+ }
+            }
+        }
+        impl Default for $name {
+            fn default() -> Self {
+                $name::$d
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+choice!(
+    /// `problem.loss`.
+    LossKind { Squared = "squared", Logistic = "logistic" } default Squared
+);
+choice!(
+    /// `solver.scheme`: finite volumes or Fourier pseudo-spectral (fully periodic grids).
+    Scheme { Fv = "fv", Spectral = "spectral" } default Fv
+);
+choice!(
+    /// `solver.stepper` of the FV scheme.
+    StepperKind { Explicit = "explicit", Implicit = "implicit" } default Explicit
+);
+choice!(
+    /// `solver.positivity` of the spectral scheme.
+    Positivity { None = "none", Clip = "clip" } default None
+);
+choice!(
+    /// `solver.interaction`: how Ψ is computed.
+    InteractionKind { Auto = "auto", Fft = "fft", Direct = "direct" } default Auto
+);
+choice!(
+    /// `particles.gradient`.
+    GradientKind { Exact = "exact", Minibatch = "minibatch" } default Exact
+);
+choice!(
+    /// `particles.schedule`: η_k = η ξ(t_k).
+    ScheduleKind { Constant = "constant", InverseTime = "inverse_time" } default Constant
+);
+choice!(
+    /// `compare.control`: the variance reduction of the gap.
+    ControlKind { Adjoint = "adjoint", Coupled = "coupled", None = "none" } default Adjoint
+);
+
 /// A whole configuration file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -39,7 +102,7 @@ pub struct ProblemCfg {
     /// λ ≥ 0 (default 0).
     pub lambda: f64,
     /// "squared" (default) or "logistic".
-    pub loss: String,
+    pub loss: LossKind,
 }
 
 impl Default for ProblemCfg {
@@ -47,7 +110,7 @@ impl Default for ProblemCfg {
         ProblemCfg {
             temperature: 0.0,
             lambda: 0.0,
-            loss: "squared".into(),
+            loss: LossKind::Squared,
         }
     }
 }
@@ -219,11 +282,11 @@ pub struct InitCfg {
 #[serde(deny_unknown_fields)]
 pub struct SolverCfg {
     /// "fv" (default) or "spectral" (Fourier pseudo-spectral ETDRK4, fully periodic grids).
-    #[serde(default = "fv")]
-    pub scheme: String,
+    #[serde(default)]
+    pub scheme: Scheme,
     /// "explicit" (SSP-RK3, adaptive dt; default) or "implicit" (linearly implicit Euler).
-    #[serde(default = "explicit")]
-    pub stepper: String,
+    #[serde(default)]
+    pub stepper: StepperKind,
     /// explicit: fraction of the positivity limit (default 0.5, in (0, 1]).
     #[serde(default = "half")]
     pub cfl: f64,
@@ -236,26 +299,13 @@ pub struct SolverCfg {
     #[serde(default = "dt_min")]
     pub dt_min: f64,
     /// spectral: "none" (default) or "clip" (mass-conserving clipping of negative values).
-    #[serde(default = "none")]
-    pub positivity: String,
+    #[serde(default)]
+    pub positivity: Positivity,
     /// How Ψ is computed: "auto" (default: FFT for convolution-type problems), "fft", "direct".
-    #[serde(default = "auto")]
-    pub interaction: String,
+    #[serde(default)]
+    pub interaction: InteractionKind,
 }
 
-fn none() -> String {
-    "none".into()
-}
-fn auto() -> String {
-    "auto".into()
-}
-
-fn fv() -> String {
-    "fv".into()
-}
-fn explicit() -> String {
-    "explicit".into()
-}
 fn half() -> f64 {
     0.5
 }
@@ -280,14 +330,14 @@ pub struct ParticlesCfg {
     /// Final time t_end (steps = t_end/η).
     pub t_end: f64,
     /// "exact" (population/full-batch gradient; default) or "minibatch".
-    #[serde(default = "exact")]
-    pub gradient: String,
+    #[serde(default)]
+    pub gradient: GradientKind,
     /// minibatch: B fresh samples per step.
     #[serde(default)]
     pub batch: Option<usize>,
     /// η schedule: "constant" (default) or "inverse_time" (ξ(t) = 1/(1 + t/t0)).
     #[serde(default)]
-    pub schedule: Option<String>,
+    pub schedule: Option<ScheduleKind>,
     #[serde(default)]
     pub t0: Option<f64>,
     /// Keep particles in the grid's box (reflect at no-flux walls, wrap periodic axes).
@@ -297,10 +347,6 @@ pub struct ParticlesCfg {
     /// Record particle positions at the output times (default false).
     #[serde(default)]
     pub positions: bool,
-}
-
-fn exact() -> String {
-    "exact".into()
 }
 
 /// `[compare]`: the N sweep of `mfl compare`.
@@ -329,8 +375,8 @@ pub struct CompareCfg {
     /// Variance reduction: "adjoint" (default; the exactly zero-mean linear-response control
     /// variate at every record time — any loss, exact or minibatch gradients), "coupled"
     /// (t > 0; squared loss, exact gradients) or "none".
-    #[serde(default = "adjoint")]
-    pub control: String,
+    #[serde(default)]
+    pub control: ControlKind,
     /// Compute the error budget: PDE on a grid refined ×2 (Richardson) and the largest N at
     /// η/2 (default true).
     #[serde(default = "yes")]
@@ -344,9 +390,6 @@ pub struct CompareCfg {
     pub equilibrium_from: Option<f64>,
 }
 
-fn adjoint() -> String {
-    "adjoint".into()
-}
 fn yes() -> bool {
     true
 }

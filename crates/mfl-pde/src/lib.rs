@@ -45,7 +45,7 @@ pub use convolution::{mean_field_potential, ConvolutionPotential, Interaction};
 pub use decay::{fit_decay, DecayFit};
 pub use diagnostics::{diagnose, Diagnostics};
 pub use driver::{
-    first_step, solve, FvProblem, NoObserver, Observer, Recorder, RunOptions, StepperChoice,
+    first_step, solve, FvProblem, FvRun, NoObserver, Observer, Recorder, RunOptions, StepperChoice,
 };
 pub use erf_closed::{ErfClosedForm, ErfInteraction};
 pub use error::PdeError;

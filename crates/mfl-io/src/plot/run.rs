@@ -153,11 +153,11 @@ impl Run {
     pub fn pde_label(&self) -> String {
         let typed = self.typed.as_ref().and_then(|c| c.solver.as_ref());
         let solver = match typed {
-            Some(s) if s.scheme == "spectral" => format!(
+            Some(s) if s.scheme == crate::config::Scheme::Spectral => format!(
                 "spectral ETDRK4 dt {}",
                 s.dt.map_or(format!("adaptive (cfl {})", num(s.cfl)), num)
             ),
-            Some(s) if s.stepper == "implicit" => {
+            Some(s) if s.stepper == crate::config::StepperKind::Implicit => {
                 format!("FV implicit Euler dt {}", s.dt.map_or("?".into(), num))
             }
             Some(s) => format!("FV {} cfl {}", s.stepper, num(s.cfl)),

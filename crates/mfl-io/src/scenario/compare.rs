@@ -93,16 +93,6 @@ pub fn setup(sc: &Scenario) -> Result<CompareSetup, Error> {
         )
         .into());
     }
-    if !matches!(cmp.control.as_str(), "adjoint" | "coupled" | "none") {
-        return Err(ConfigError::key(
-            "compare.control",
-            format!(
-                "unknown control '{}'; valid: adjoint, coupled, none",
-                cmp.control
-            ),
-        )
-        .into());
-    }
     if p.confine == Some(false) {
         return Err(ConfigError::key(
             "particles.confine",

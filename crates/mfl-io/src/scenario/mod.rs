@@ -101,15 +101,32 @@ impl Scenario {
             job == Job::Compare || (all && c.compare.is_some()),
             job == Job::Stationary || (all && c.stationary.is_some()),
         );
-        // [compare] first: it names the tables a comparison needs before they are built
-        if want_compare {
-            sc.compare = Some(compare::setup(&sc)?);
+        if job == Job::Compare {
+            // name the tables a comparison needs before anything is built
+            for (table, present, what) in [
+                ("compare", c.compare.is_some(), "a [compare] table"),
+                (
+                    "particles",
+                    c.particles.is_some(),
+                    "a [particles] table (η, t_end)",
+                ),
+                ("solver", c.solver.is_some(), "a [solver] table for the PDE"),
+            ] {
+                if !present {
+                    return Err(
+                        ConfigError::key(table, format!("`mfl compare` needs {what}")).into(),
+                    );
+                }
+            }
         }
         if want_pde {
             sc.pde = Some(pde::setup(&sc)?);
         }
         if want_particles {
             sc.particles = Some(particles::setup(&sc)?);
+        }
+        if want_compare {
+            sc.compare = Some(compare::setup(&sc)?);
         }
         if want_stationary {
             sc.stationary = Some(stationary::settings(&sc.config)?);

@@ -2,7 +2,7 @@
 
 use super::pde::snapshot_times;
 use super::{Error, Scenario};
-use crate::config::{Config, ParticlesCfg};
+use crate::config::{Config, GradientKind, ParticlesCfg, ScheduleKind};
 use crate::{build, ConfigError};
 use mfl_core::data::Teacher;
 use mfl_core::{Grid, MeanField};
@@ -113,24 +113,17 @@ pub fn setup(sc: &Scenario) -> Result<ParticleSetup, Error> {
         }
         _ => AxisBoundary::natural(&mf.unit),
     };
-    let schedule = match p.schedule.as_deref().unwrap_or("constant") {
-        "constant" => StepSchedule::Constant,
-        "inverse_time" => StepSchedule::InverseTime {
+    let schedule = match p.schedule.unwrap_or_default() {
+        ScheduleKind::Constant => StepSchedule::Constant,
+        ScheduleKind::InverseTime => StepSchedule::InverseTime {
             t0: p.t0.ok_or_else(|| {
                 ConfigError::key("particles.t0", "the inverse_time schedule needs t0")
             })?,
         },
-        other => {
-            return Err(ConfigError::key(
-                "particles.schedule",
-                format!("unknown schedule '{other}'; valid: constant, inverse_time"),
-            )
-            .into())
-        }
     };
-    let gradient = match p.gradient.as_str() {
-        "exact" => Gradient::Exact,
-        "minibatch" => {
+    let gradient = match p.gradient {
+        GradientKind::Exact => Gradient::Exact,
+        GradientKind::Minibatch => {
             let batch = p.batch.ok_or_else(|| {
                 ConfigError::key("particles.batch", "minibatch gradients need a batch size")
             })?;
@@ -148,13 +141,6 @@ pub fn setup(sc: &Scenario) -> Result<ParticleSetup, Error> {
                 }
             }
             Gradient::Minibatch { batch, sampler: s }
-        }
-        other => {
-            return Err(ConfigError::key(
-                "particles.gradient",
-                format!("unknown gradient '{other}'; valid: exact, minibatch"),
-            )
-            .into())
         }
     };
     let key =

@@ -1,7 +1,7 @@
 //! The PDE run of a config: problem, initial density and run options.
 
 use super::{Error, Scenario};
-use crate::config::Config;
+use crate::config::{Config, InteractionKind, Positivity, Scheme, StepperKind};
 use crate::h5::read_array;
 use crate::{build, ConfigError};
 use mfl_core::Grid;
@@ -206,54 +206,26 @@ pub fn setup(sc: &Scenario) -> Result<SolveSetup, Error> {
         .solver
         .as_ref()
         .ok_or_else(|| ConfigError::key("solver", "`mfl solve` needs a [solver] table"))?;
-    let spectral = match s.scheme.as_str() {
-        "fv" => false,
-        "spectral" => true,
-        other => {
-            return Err(ConfigError::key(
-                "solver.scheme",
-                format!("unknown scheme '{other}'; valid: fv, spectral"),
-            )
-            .into())
-        }
-    };
-    let filter = match s.positivity.as_str() {
-        "none" => PositivityFilter::None,
-        "clip" if spectral => PositivityFilter::Clip,
-        "clip" => {
+    let spectral = s.scheme == Scheme::Spectral;
+    let filter = match s.positivity {
+        Positivity::None => PositivityFilter::None,
+        Positivity::Clip if spectral => PositivityFilter::Clip,
+        Positivity::Clip => {
             return Err(ConfigError::key(
                 "solver.positivity",
                 "\"clip\" is for solver.scheme = \"spectral\" (the FV schemes are positive)",
             )
             .into())
         }
-        other => {
-            return Err(ConfigError::key(
-                "solver.positivity",
-                format!("unknown filter '{other}'; valid: none, clip"),
-            )
-            .into())
-        }
     };
-    let interaction = match s.interaction.as_str() {
-        "auto" => Interaction::Auto,
-        "fft" => Interaction::Fft,
-        "direct" => Interaction::Direct,
-        other => {
-            return Err(ConfigError::key(
-                "solver.interaction",
-                format!("unknown interaction '{other}'; valid: auto, fft, direct"),
-            )
-            .into())
-        }
-    };
+    let interaction = interaction(s.interaction);
     if !(s.t_end > 0.0 && s.t_end.is_finite()) {
         return Err(
             ConfigError::key("solver.t_end", format!("must be > 0, got {}", s.t_end)).into(),
         );
     }
-    let stepper = match s.stepper.as_str() {
-        "implicit" if spectral => {
+    let stepper = match s.stepper {
+        StepperKind::Implicit if spectral => {
             return Err(ConfigError::key(
                 "solver.stepper",
                 "solver.scheme = \"spectral\" always uses ETDRK4 (exact diffusion); remove \
@@ -282,7 +254,7 @@ pub fn setup(sc: &Scenario) -> Result<SolveSetup, Error> {
                 filter,
             }
         }
-        "explicit" => {
+        StepperKind::Explicit => {
             if !(s.cfl > 0.0 && s.cfl <= 1.0) {
                 return Err(ConfigError::key(
                     "solver.cfl",
@@ -292,7 +264,7 @@ pub fn setup(sc: &Scenario) -> Result<SolveSetup, Error> {
             }
             StepperChoice::Explicit { cfl: s.cfl }
         }
-        "implicit" => {
+        StepperKind::Implicit => {
             let dt = s.dt.ok_or_else(|| {
                 ConfigError::key("solver.dt", "the implicit stepper needs a time step dt")
             })?;
@@ -300,13 +272,6 @@ pub fn setup(sc: &Scenario) -> Result<SolveSetup, Error> {
                 return Err(ConfigError::key("solver.dt", format!("must be > 0, got {dt}")).into());
             }
             StepperChoice::Implicit { dt }
-        }
-        other => {
-            return Err(ConfigError::key(
-                "solver.stepper",
-                format!("unknown stepper '{other}'; valid: explicit, implicit"),
-            )
-            .into())
         }
     };
     if cfg.output.proximal_gap && temperature <= 0.0 {
@@ -367,5 +332,14 @@ pub fn describe_stepper(s: &StepperChoice) -> String {
             dt.map_or(format!("adaptive (cfl {cfl})"), |d| d.to_string())
         ),
         other => format!("fv {other:?}"),
+    }
+}
+
+/// The potential's evaluation of `solver.interaction`.
+pub fn interaction(k: InteractionKind) -> Interaction {
+    match k {
+        InteractionKind::Auto => Interaction::Auto,
+        InteractionKind::Fft => Interaction::Fft,
+        InteractionKind::Direct => Interaction::Direct,
     }
 }

@@ -5,7 +5,7 @@ use crate::config::{Config, StationaryCfg};
 use crate::{build, ConfigError};
 use mfl_core::{Grid, MeanField};
 use mfl_pde::stationary::{EigenOptions, StationaryOptions};
-use mfl_pde::{mean_field_potential, Interaction, PotentialField};
+use mfl_pde::{mean_field_potential, PotentialField};
 use std::sync::Arc;
 
 /// The validated `[stationary]` settings (defaults when the table is absent).
@@ -129,22 +129,11 @@ pub fn setup(sc: &Scenario) -> Result<StationarySetup, Error> {
         Some(s) => s.clone(),
         None => settings(cfg)?,
     };
-    let interaction = match cfg
-        .solver
-        .as_ref()
-        .map_or("auto", |s| s.interaction.as_str())
-    {
-        "auto" => Interaction::Auto,
-        "fft" => Interaction::Fft,
-        "direct" => Interaction::Direct,
-        other => {
-            return Err(ConfigError::key(
-                "solver.interaction",
-                format!("unknown interaction '{other}'; valid: auto, fft, direct"),
-            )
-            .into())
-        }
-    };
+    let interaction = super::pde::interaction(
+        cfg.solver
+            .as_ref()
+            .map_or_else(Default::default, |s| s.interaction),
+    );
     let field: Box<dyn PotentialField> = match build::closed_form_field(cfg, &mf, &grid)? {
         Some(f) => Box::new(f),
         None => mean_field_potential(mf.clone(), &grid, interaction).map_err(|e| match e {
