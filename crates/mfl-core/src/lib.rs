@@ -24,6 +24,7 @@ pub mod law;
 pub mod loss;
 pub mod measure;
 pub mod quadrature;
+pub mod simd;
 pub mod unit;
 
 pub use activation::Activation;
