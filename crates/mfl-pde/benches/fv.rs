@@ -14,6 +14,15 @@
 //! twice per call (f = Φᵀ(ρ|cell|), Ψ = Φ r), and the STREAM triad, back to back in one run.
 //! Throughput is in bytes of Φ streamed (2·M·K·8 per call) for both variants, so criterion's
 //! GiB/s compare directly with the triad's.
+//!
+//! Group `peer_fv` (issue 17): the problem of ../shared/bench/numpy_fv_step.py — θ = (a, w) on
+//! [−3, 3] × [−4, 4] (no-flux), σ = a·tanh(w x), y = 1.2 tanh(2x) − 0.8 tanh(0.5x), 171
+//! trapezoid nodes on [−8.5, 8.5] (h = 0.1, Gaussian weights; exactly symmetric, so mfl folds
+//! them), λ = 0.05, T = 0.05 — at 128², 256², 512², 1 and 2 threads: `flux` = one
+//! `SgKernel::rhs_rate` (fluxes, divergence and the positivity rate bound; Ψ given), also on the
+//! AVX2 copy (`flux_avx2`); `potential` = Ψ alone (factorised path); `euler` = Ψ + rhs_rate +
+//! ρ += dt·k, the unit of work the NumPy peer times. `benches/peers.sh` runs it with
+//! `--output-format bencher` and tabulates it next to the peer.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use mfl_core::data::{Inputs, Teacher};
@@ -359,5 +368,91 @@ fn general_path(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, steppers, potentials, triad, general_path);
+/// The NumPy peer's problem (module doc, group `peer_fv`) on an n × n grid.
+fn peer_case(n: usize) -> (Grid, MeanFieldPotential, Vec<f64>) {
+    use mfl_core::data::Data;
+    use ndarray::Array1;
+    let grid = grid_2d(n);
+    let unit = Unit::Ridge {
+        act: Activation::Tanh,
+        param: Param::AW,
+        input_dim: 1,
+    };
+    let x: Vec<f64> = (0..171).map(|i| 0.1 * (i as f64 - 85.0)).collect();
+    let w: Vec<f64> = x
+        .iter()
+        .map(|v| (-v * v / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt() * 0.1)
+        .collect();
+    let y: Vec<f64> = x
+        .iter()
+        .map(|v| 1.2 * (2.0 * v).tanh() - 0.8 * (0.5 * v).tanh())
+        .collect();
+    let data = Data::new(
+        ndarray::Array2::from_shape_vec((171, 1), x).unwrap(),
+        Array1::from(y),
+        Array1::from(w),
+        0.0,
+    )
+    .unwrap();
+    let mf = MeanField::new(unit, Loss::Squared, data, 0.05).unwrap();
+    let field = MeanFieldPotential::new(mf, &grid).unwrap();
+    assert!(field.is_factorised());
+    let rho = Law::Gaussian(Gaussian::new(vec![0.0, 0.0], vec![0.25, 0.0, 0.0, 0.25]).unwrap())
+        .on_grid(&grid)
+        .unwrap();
+    (grid, field, rho)
+}
+
+fn peer_fv(c: &mut Criterion) {
+    use mfl_core::simd::Isa;
+    use mfl_pde::flux::{Layout, SgKernel};
+    const TP: f64 = 0.05;
+    let mut g = c.benchmark_group("peer_fv");
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(300));
+    for n in [128, 256, 512] {
+        let (grid, field, rho0) = peer_case(n);
+        let m = grid.len();
+        g.throughput(Throughput::Elements(m as u64));
+        let mut psi = vec![0.0; m];
+        field.potential(&rho0, &mut psi);
+        let mut out = vec![0.0; m];
+        for threads in [1, 2] {
+            let p = pool(threads);
+            let id = |what: &str| BenchmarkId::new(what, format!("{n}/{threads}t"));
+            let mut k = SgKernel::new(&Layout::new(&grid), TP);
+            g.bench_function(id("flux"), |b| {
+                p.install(|| b.iter(|| black_box(k.rhs_rate(&psi, &rho0, &mut out))))
+            });
+            if Isa::Avx2.available() {
+                let mut k2 = SgKernel::new(&Layout::new(&grid), TP).with_isa(Isa::Avx2);
+                g.bench_function(id("flux_avx2"), |b| {
+                    p.install(|| b.iter(|| black_box(k2.rhs_rate(&psi, &rho0, &mut out))))
+                });
+            }
+            g.bench_function(id("potential"), |b| {
+                p.install(|| b.iter(|| field.potential(black_box(&rho0), &mut psi)))
+            });
+            let mut rho = rho0.clone();
+            let mut kk = vec![0.0; m];
+            g.bench_function(id("euler"), |b| {
+                p.install(|| {
+                    b.iter(|| {
+                        field.potential(&rho, &mut psi);
+                        let rate = k.rhs_rate(&psi, &rho, &mut kk);
+                        let dt = 0.9 / rate;
+                        for (r, d) in rho.iter_mut().zip(&kk) {
+                            *r += dt * d;
+                        }
+                        black_box(dt)
+                    })
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, steppers, potentials, triad, general_path, peer_fv);
 criterion_main!(benches);

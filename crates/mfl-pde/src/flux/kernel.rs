@@ -235,50 +235,20 @@ fn band_body<const FMA: bool>(
     out: &mut [f64],
     sc: &mut Band,
 ) -> f64 {
-    let (n0, cols, t) = (g.rows, g.cols, g.temperature);
-    let row = |i: usize| i * cols..(i + 1) * cols;
-    // the faces between rows f and f+1 (mod n0) into `fr`, or zeros where there is none
-    let cross = |f: Option<usize>, fr: &mut FaceRow| match f {
-        Some(f) => {
-            let h = if f + 1 == n0 { 0 } else { f + 1 };
-            faces_body::<FMA>(
-                t,
-                g.h_cross,
-                &psi[row(f)],
-                &psi[row(h)],
-                &rho[row(f)],
-                &rho[row(h)],
-                &mut fr.fx,
-                &mut fr.ap,
-                &mut fr.am,
-            );
-        }
-        None => fr.clear(),
-    };
-    let face_above = |i: usize| {
-        if !g.cross {
-            None
-        } else if i > 0 {
-            Some(i - 1)
-        } else if g.per_cross {
-            Some(n0 - 1)
-        } else {
-            None
-        }
-    };
-    let face_below = |i: usize| (g.cross && (i + 1 < n0 || g.per_cross)).then_some(i);
+    let cols = g.cols;
     let Band { up, down, inrow } = sc;
-    cross(face_above(first_row), up);
+    cross_faces::<FMA>(g, psi, rho, g.face_above(first_row), up);
     let mut rate = 0.0f64;
     for (j, o) in out.chunks_exact_mut(cols).enumerate() {
         let i = first_row + j;
-        cross(face_below(i), down);
+        cross_faces::<FMA>(g, psi, rho, g.face_below(i), down);
+        let row = i * cols..(i + 1) * cols;
         let r = row_body::<FMA>(
-            t,
+            g.temperature,
             g.h_in,
             g.per_in,
-            &psi[row(i)],
-            &rho[row(i)],
+            &psi[row.clone()],
+            &rho[row],
             o,
             inrow,
             (&up.fx, &up.am),
@@ -288,6 +258,59 @@ fn band_body<const FMA: bool>(
         std::mem::swap(up, down);
     }
     rate
+}
+
+impl Geometry {
+    /// The cross-row face above row i (between rows f and f + 1 mod n0), if any.
+    #[inline(always)]
+    fn face_above(&self, i: usize) -> Option<usize> {
+        if !self.cross {
+            None
+        } else if i > 0 {
+            Some(i - 1)
+        } else if self.per_cross {
+            Some(self.rows - 1)
+        } else {
+            None
+        }
+    }
+
+    /// The cross-row face below row i, if any.
+    #[inline(always)]
+    fn face_below(&self, i: usize) -> Option<usize> {
+        (self.cross && (i + 1 < self.rows || self.per_cross)).then_some(i)
+    }
+}
+
+/// The faces between rows f and f + 1 (mod n0) into `fr`, or zeros where there is no face.
+/// (A function, not a closure, so that it is inlined into each instruction-set copy.)
+#[inline(always)]
+fn cross_faces<const FMA: bool>(
+    g: &Geometry,
+    psi: &[f64],
+    rho: &[f64],
+    f: Option<usize>,
+    fr: &mut FaceRow,
+) {
+    let cols = g.cols;
+    match f {
+        Some(f) => {
+            let h = if f + 1 == g.rows { 0 } else { f + 1 };
+            let (lo, hi) = (f * cols..(f + 1) * cols, h * cols..(h + 1) * cols);
+            faces_body::<FMA>(
+                g.temperature,
+                g.h_cross,
+                &psi[lo.clone()],
+                &psi[hi.clone()],
+                &rho[lo],
+                &rho[hi],
+                &mut fr.fx,
+                &mut fr.ap,
+                &mut fr.am,
+            );
+        }
+        None => fr.clear(),
+    }
 }
 
 /// Face values for the faces between cells l[c] and r[c] (spacing h):
