@@ -20,9 +20,14 @@
 //! trapezoid nodes on [−8.5, 8.5] (h = 0.1, Gaussian weights; exactly symmetric, so mfl folds
 //! them), λ = 0.05, T = 0.05 — at 128², 256², 512², 1 and 2 threads: `flux` = one
 //! `SgKernel::rhs_rate` (fluxes, divergence and the positivity rate bound; Ψ given), also on the
-//! AVX2 copy (`flux_avx2`); `potential` = Ψ alone (factorised path); `euler` = Ψ + rhs_rate +
+//! AVX2 copy (`flux_avx2`) and by the two-pass kernel of main 522f864 (`flux_main522f864`,
+//! benches/old_flux.rs); `potential` = Ψ alone (factorised path); `euler` = Ψ + rhs_rate +
 //! ρ += dt·k, the unit of work the NumPy peer times. `benches/peers.sh` runs it with
 //! `--output-format bencher` and tabulates it next to the peer.
+
+#[allow(dead_code)]
+#[path = "old_flux.rs"]
+mod old_flux;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use mfl_core::data::{Inputs, Teacher};
@@ -424,6 +429,10 @@ fn peer_fv(c: &mut Criterion) {
             let mut k = SgKernel::new(&Layout::new(&grid), TP);
             g.bench_function(id("flux"), |b| {
                 p.install(|| b.iter(|| black_box(k.rhs_rate(&psi, &rho0, &mut out))))
+            });
+            let mut k0 = old_flux::SgKernel::new(&old_flux::Layout::new(&grid), TP);
+            g.bench_function(id("flux_main522f864"), |b| {
+                p.install(|| b.iter(|| black_box(k0.rhs_rate(&psi, &rho0, &mut out))))
             });
             if Isa::Avx2.available() {
                 let mut k2 = SgKernel::new(&Layout::new(&grid), TP).with_isa(Isa::Avx2);

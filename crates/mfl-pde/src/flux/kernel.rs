@@ -242,7 +242,10 @@ fn band_body<const FMA: bool>(
     for (j, o) in out.chunks_exact_mut(cols).enumerate() {
         let i = first_row + j;
         cross_faces::<FMA>(g, psi, rho, g.face_below(i), down);
-        let row = i * cols..(i + 1) * cols;
+        // one cell past the row where the grid has one, so that the in-row face loop runs
+        // over n faces (a whole number of vectors when 8 | n) instead of n − 1
+        let end = ((i + 1) * cols + 1).min(psi.len());
+        let row = i * cols..end;
         let r = row_body::<FMA>(
             g.temperature,
             g.h_in,
@@ -361,8 +364,11 @@ fn faces_body<const FMA: bool>(
 /// Cross-row face values seen from a row: (F, rate out of this row) per column.
 type Cross<'a> = (&'a [f64], &'a [f64]);
 
-/// One row of n ≥ 2 cells: its in-row faces into `fr`, then out = −div J and the row's maximum
-/// rate, adding the cross-row faces above (flux in, Q) and below (flux out, P).
+/// One row of n = `out.len()` ≥ 2 cells: its in-row faces into `fr`, then out = −div J and the
+/// row's maximum rate, adding the cross-row faces above (flux in, Q) and below (flux out, P).
+/// `p` and `r` hold the row's n values, or n + 1 (the first cell of the next row): then the
+/// face loop also evaluates the (meaningless, unused) face between the row's last cell and
+/// that one, which only makes the loop a whole number of vectors long.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn row_body<const FMA: bool>(
@@ -379,14 +385,15 @@ fn row_body<const FMA: bool>(
     let n = out.len();
     let nf = n - 1;
     let (uf, ua, df, da) = (&up.0[..n], &up.1[..n], &down.0[..n], &down.1[..n]);
+    let nfc = (p.len().min(r.len()) - 1).min(n);
     faces_body::<FMA>(
         t,
         h,
-        &p[..nf],
-        &p[1..],
-        &r[..nf],
-        &r[1..],
-        &mut fr.fx[..nf],
+        &p[..nfc],
+        &p[1..nfc + 1],
+        &r[..nfc],
+        &r[1..nfc + 1],
+        &mut fr.fx[..nfc],
         &mut fr.ap,
         &mut fr.am,
     );
