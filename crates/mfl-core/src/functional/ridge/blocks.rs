@@ -166,6 +166,8 @@ pub(super) fn pot_block<const D: usize, const BIAS: bool, const GRAD: bool>(
     }
 }
 
+/// [`net_block`] for tanh that also stores (tanh z, sech² z) of every lane and node.
+#[inline(always)]
 fn net_block_table<const D: usize, const BIAS: bool>(
     x: &[f64],
     param: Param,

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Issue 17's table in one command: mfl's SG flux evaluation / Euler stage and particle step
+# against the NumPy peers of ../shared/bench, same machine, same sitting, machine and load
+# recorded.
+#
+#   benches/peers.sh [OUT_DIR]        (default: target/peers; ~6 minutes on 2 idle cores)
+#
+# Needs python3 with numpy (`python3 -m pip install numpy`). Uses CARGO_TARGET_DIR if set.
+# Environment: PEER_DIR (default ../shared/bench next to the repository), PARTICLE_STEPS
+# (NumPy particle steps per case, default 20), MFL_BENCH_TIME (seconds per mfl particle case,
+# default 1).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$repo/target/peers}
+peer=${PEER_DIR:-$repo/../shared/bench}
+steps=${PARTICLE_STEPS:-20}
+mkdir -p "$out"
+cd "$repo"
+
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  lscpu | grep -E '^(Model name|CPU\(s\)|Thread|L1d|L2|L3)' | sed 's/  */ /g'
+  echo "SIMD flags: $(grep -o -w -E 'avx2|fma|avx512f|avx512dq|avx512vl' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+  echo "rustc: $(rustc --version)"
+  python3 -c 'import numpy, platform; print("numpy", numpy.__version__, "python", platform.python_version())'
+  python3 -c 'import numpy; numpy.show_config()' 2>/dev/null | grep -A3 -i "found" | tr -s ' ' | head -4 | sed 's/^/numpy simd: /'
+} > "$out/machine.txt"
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+echo "load before: $(load)" > "$out/load.txt"
+cargo build --release --locked -p mfl-pde --benches -q
+cargo build --release --locked -p mfl-particles --benches -q
+
+# 1. FV: mfl, then the peer, then mfl again (brackets the peer in time)
+echo "fv mfl (1): $(load)" >> "$out/load.txt"
+cargo bench --locked -q -p mfl-pde --bench fv -- peer_fv --output-format bencher 2>/dev/null \
+  | grep '^test' > "$out/fv_mfl.txt"
+echo "fv numpy: $(load)" >> "$out/load.txt"
+(cd "$out" && OPENBLAS_NUM_THREADS=1 python3 "$peer/numpy_fv_step.py" > fv_numpy.txt)
+echo "fv mfl (2): $(load)" >> "$out/load.txt"
+cargo bench --locked -q -p mfl-pde --bench fv -- 'peer_fv/(flux|euler)/' --output-format bencher 2>/dev/null \
+  | grep '^test' > "$out/fv_mfl2.txt"
+
+# 2. particles: mfl on the default (widest) and the AVX2 copy, then the peer
+echo "particles mfl: $(load)" >> "$out/load.txt"
+MFL_BENCH_PEER=1 MFL_BENCH_TIME=${MFL_BENCH_TIME:-1} \
+  cargo bench --locked -q -p mfl-particles --bench step 2>/dev/null | grep '^test' > "$out/particle_mfl.txt"
+MFL_ISA=avx2 MFL_BENCH_PEER=1 MFL_BENCH_TIME=${MFL_BENCH_TIME:-1} \
+  cargo bench --locked -q -p mfl-particles --bench step 2>/dev/null | grep '^test' >> "$out/particle_mfl.txt"
+echo "particles numpy: $(load)" >> "$out/load.txt"
+: > "$out/particle_numpy.txt"
+for quad in trap gh340; do
+  for n in 100000 1000000; do
+    s=$steps; [ $n = 1000000 ] && s=$(( (steps + 4) / 5 ))
+    (cd "$out" && OPENBLAS_NUM_THREADS=1 python3 "$peer/numpy_particle_step.py" --N $n --steps $s \
+       --quad $quad --backends numpy,numpy_store) | sed "s/^/$quad /" >> "$out/particle_numpy.txt"
+  done
+done
+echo "after: $(load)" >> "$out/load.txt"
+
+python3 - "$out" <<'EOF'
+import ast, re, sys, os
+out = sys.argv[1]
+def bencher(path):
+    d = {}
+    for line in open(path):
+        m = re.match(r"test (\S+) \.\.\. bench:\s+([\d,]+) ns/iter", line)
+        if m:
+            d.setdefault(m.group(1), []).append(int(m.group(2).replace(",", "")) / 1e6)
+    return d
+fv = bencher(os.path.join(out, "fv_mfl.txt"))
+for k, v in bencher(os.path.join(out, "fv_mfl2.txt")).items():
+    fv.setdefault(k, []).extend(v)
+best = lambda d, k: min(d[k]) if k in d else float("nan")
+npfv = {}
+for line in open(os.path.join(out, "fv_numpy.txt")):
+    r = ast.literal_eval(line.strip())
+    npfv[r["cells"]] = 1e3 * r["seconds"] / r["steps"]
+print(open(os.path.join(out, "machine.txt")).read())
+print(open(os.path.join(out, "load.txt")).read())
+print("### SG stage (ms; mfl = best of the two runs)\n")
+print("| grid | NumPy step | mfl flux 1t | flux 2t | 2t/1t | flux AVX2 1t | main 522f864 flux 1t / 2t | Ψ 1t | mfl Euler stage 1t | 2t | NumPy / mfl (Euler 1t) | Euler 2t/1t |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+for n in (128, 256, 512):
+    g = lambda w, t: best(fv, f"peer_fv/{w}/{n}/{t}t")
+    f1, f2, e1, e2 = g("flux", 1), g("flux", 2), g("euler", 1), g("euler", 2)
+    o1, o2 = g("flux_main522f864", 1), g("flux_main522f864", 2)
+    npv = npfv.get(n * n, float("nan"))
+    print(f"| {n}² | {npv:.3f} | {f1:.3f} | {f2:.3f} | {f1/f2:.2f}× | {g('flux_avx2',1):.3f} | {o1:.3f} / {o2:.3f} | {g('potential',1):.3f} | {e1:.3f} | {e2:.3f} | {npv/e1:.1f}× | {e1/e2:.2f}× |")
+pm = {}
+for line in open(os.path.join(out, "particle_mfl.txt")):
+    m = re.match(r"test peer_particle/(\w+)/(\d+)/(\d)t/(\w+) \.\.\. bench: (\d+) ns/iter", line)
+    if m:
+        pm[(m.group(1), int(m.group(2)), int(m.group(3)), m.group(4))] = int(m.group(5)) / 1e6
+pn = {}
+for line in open(os.path.join(out, "particle_numpy.txt")):
+    quad, rest = line.split(" ", 1)
+    r = ast.literal_eval(rest.strip())
+    if "seconds" in r:
+        pn[(quad, r["N"], r["backend"])] = 1e3 * r["seconds"] / r["steps"]
+isas = sorted({k[3] for k in pm}, reverse=True)
+print("\n### particle step (ms per step)\n")
+print("| nodes (canonical) | N | NumPy blocked | NumPy full matrix | " + " | ".join(f"mfl {i} 1t | {i} 2t" for i in isas) + " | best NumPy / mfl 1t (" + isas[0] + ") | 2t/1t |")
+print("|---|---|---|---|" + "---|---|" * len(isas) + "---|---|")
+for quad, kc in (("trap", "101 (51)"), ("gh340", "340 (170)")):
+    for n in (100000, 1000000):
+        a, b = pn.get((quad, n, "numpy"), float("nan")), pn.get((quad, n, "numpy_store"), float("nan"))
+        cells = " | ".join(f"{pm.get((quad, n, 1, i), float('nan')):.2f} | {pm.get((quad, n, 2, i), float('nan')):.2f}" for i in isas)
+        m1, m2 = pm.get((quad, n, 1, isas[0]), float("nan")), pm.get((quad, n, 2, isas[0]), float("nan"))
+        print(f"| {kc} | {n:.0e} | {a:.2f} | {b:.2f} | {cells} | {min(a, b)/m1:.2f}× | {m1/m2:.2f}× |")
+EOF
