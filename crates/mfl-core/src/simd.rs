@@ -24,7 +24,7 @@ pub enum Isa {
     Generic,
     /// AVX2 + FMA: 4 f64 lanes.
     Avx2,
-    /// AVX-512F (+ AVX2, FMA): 8 f64 lanes.
+    /// AVX-512F and AVX-512VL (+ AVX2, FMA): 8 f64 lanes, 32 vector registers at every width.
     Avx512,
 }
 
@@ -42,7 +42,11 @@ impl Isa {
                     && std::arch::is_x86_feature_detected!("fma")
             }
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => Isa::Avx2.available() && std::arch::is_x86_feature_detected!("avx512f"),
+            Isa::Avx512 => {
+                Isa::Avx2.available()
+                    && std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
+            }
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,
         }
@@ -105,7 +109,7 @@ impl Isa {
 /// ```
 ///
 /// declares `generic`, `avx2` (`#[target_feature(enable = "avx2,fma")]`) and `avx512`
-/// (`"avx512f,avx2,fma"`) functions with that signature whose body is the block, with the
+/// (`"avx512f,avx512vl,avx2,fma"`) functions with that signature whose body is the block, with the
 /// `const` named in brackets (`fma` above) set to whether the copy has hardware FMA; the copies
 /// only differ in the instructions the compiler may use. The caller's `isa` must be
 /// [`Isa::available`]: [`Isa::detect`] or one checked by the caller (an unavailable one falls
@@ -128,7 +132,7 @@ macro_rules! isa_dispatch {
             $body
         }
         #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx512f,avx2,fma")]
+        #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
         #[allow(clippy::too_many_arguments, non_upper_case_globals)]
         unsafe fn avx512 $(<$(const $g: $gt),*>)? ($($arg: $ty),*) -> $ret {
             const $fma: bool = true;
@@ -137,7 +141,7 @@ macro_rules! isa_dispatch {
         let isa: $crate::simd::Isa = $isa;
         match isa {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: the CPU has AVX-512F, AVX2 and FMA (checked just before the call).
+            // SAFETY: the CPU has AVX-512F/VL, AVX2 and FMA (checked just before the call).
             $crate::simd::Isa::Avx512 if isa.available() => unsafe {
                 avx512 $(::<$($g),*>)? ($($arg),*)
             },
