@@ -23,7 +23,7 @@ cd "$repo"
   echo "SIMD flags: $(grep -o -w -E 'avx2|fma|avx512f|avx512dq|avx512vl' /proc/cpuinfo | sort -u | tr '\n' ' ')"
   echo "rustc: $(rustc --version)"
   python3 -c 'import numpy, platform; print("numpy", numpy.__version__, "python", platform.python_version())'
-  python3 -c 'import numpy; numpy.show_config()' 2>/dev/null | grep -A3 -i "found" | tr -s ' ' | head -4 | sed 's/^/numpy simd: /'
+  python3 -c 'import numpy as np; s = np.show_config(mode="dicts").get("SIMD Extensions", {}); print("numpy SIMD found:", " ".join(s.get("found", [])))' 2>/dev/null || true
 } > "$out/machine.txt"
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
@@ -35,6 +35,8 @@ cargo build --release --locked -p mfl-particles --benches -q
 echo "fv mfl (1): $(load)" >> "$out/load.txt"
 cargo bench --locked -q -p mfl-pde --bench fv -- peer_fv --output-format bencher 2>/dev/null \
   | grep '^test' > "$out/fv_mfl.txt"
+cargo bench --locked -q -p mfl-pde --bench fv -- peer_paths --output-format bencher 2>/dev/null \
+  | grep '^test' >> "$out/fv_mfl.txt"
 echo "fv numpy: $(load)" >> "$out/load.txt"
 (cd "$out" && OPENBLAS_NUM_THREADS=1 python3 "$peer/numpy_fv_step.py" > fv_numpy.txt)
 echo "fv mfl (2): $(load)" >> "$out/load.txt"
@@ -87,6 +89,12 @@ for n in (128, 256, 512):
     o1, o2 = g("flux_main522f864", 1), g("flux_main522f864", 2)
     npv = npfv.get(n * n, float("nan"))
     print(f"| {n}² | {npv:.3f} | {f1:.3f} | {f2:.3f} | {f1/f2:.2f}× | {g('flux_avx2',1):.3f} | {o1:.3f} / {o2:.3f} | {g('potential',1):.3f} | {e1:.3f} | {e2:.3f} | {npv/e1:.1f}× | {e1/e2:.2f}× |")
+print("\n### other Ψ paths at 256² (ms per stage)\n")
+print("| path | Ψ 1t | Ψ 2t | Ψ + flux + update 1t | 2t |")
+print("|---|---|---|---|---|")
+for path in ("general", "fft"):
+    q = lambda w, t: best(fv, f"peer_paths/{path}_{w}/256/{t}t")
+    print(f"| {path} | {q('potential',1):.3f} | {q('potential',2):.3f} | {q('euler',1):.3f} | {q('euler',2):.3f} |")
 pm = {}
 for line in open(os.path.join(out, "particle_mfl.txt")):
     m = re.match(r"test peer_particle/(\w+)/(\d+)/(\d)t/(\w+) \.\.\. bench: (\d+) ns/iter", line)

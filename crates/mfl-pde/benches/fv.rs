@@ -22,7 +22,8 @@
 //! `SgKernel::rhs_rate` (fluxes, divergence and the positivity rate bound; Ψ given), also on the
 //! AVX2 copy (`flux_avx2`) and by the two-pass kernel of main 522f864 (`flux_main522f864`,
 //! benches/old_flux.rs); `potential` = Ψ alone (factorised path); `euler` = Ψ + rhs_rate +
-//! ρ += dt·k, the unit of work the NumPy peer times. `benches/peers.sh` runs it with
+//! ρ += dt·k, the unit of work the NumPy peer times. Group `peer_paths`: the same stage on the
+//! general O(M·K) path and on the FFT path (see [`peer_paths`]). `benches/peers.sh` runs it with
 //! `--output-format bencher` and tabulates it next to the peer.
 
 #[allow(dead_code)]
@@ -463,5 +464,96 @@ fn peer_fv(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, steppers, potentials, triad, general_path, peer_fv);
+/// The MMD problem of examples/mmd_torus_2d.toml (Ψ by FFT) on an n × n torus.
+fn fft_case(n: usize) -> (Grid, Box<dyn PotentialField>, Vec<f64>) {
+    use mfl_core::data::Teacher;
+    use mfl_core::PeriodicKernel;
+    use std::f64::consts::TAU;
+    let grid = Grid::new(vec![
+        Axis::new(0.0, TAU, n, Boundary::Periodic).unwrap(),
+        Axis::new(0.0, TAU, n, Boundary::Periodic).unwrap(),
+    ])
+    .unwrap();
+    let unit = Unit::Periodic {
+        kernel: PeriodicKernel::Fourier {
+            coeffs: (0..=5).map(|l| 1.0 / (1.0 + l as f64).sqrt()).collect(),
+        },
+        weighted: false,
+        input_dim: 2,
+    };
+    let atoms = ndarray::Array2::from_shape_fn((10, 2), |(i, j)| {
+        (0.6 + 1.7 * i as f64 + 2.9 * j as f64 * (i as f64 + 1.0)).rem_euclid(TAU)
+    });
+    let teacher = Teacher::new(unit.clone(), atoms, vec![0.1; 10]).unwrap();
+    let data = Inputs::torus(2, 16).label(&teacher, 0.0).unwrap();
+    let mf = MeanField::new(unit, Loss::Squared, data, 0.0).unwrap();
+    let field = mfl_pde::mean_field_potential(mf, &grid, mfl_pde::Interaction::Fft).unwrap();
+    let c = grid.centres();
+    let mut rho: Vec<f64> = c
+        .rows()
+        .into_iter()
+        .map(|t| 1.0 + 0.25 * ((t[0] - 0.3).sin() + (t[1] - 0.3).sin()))
+        .collect();
+    let mass: f64 = rho.iter().sum::<f64>() * grid.cell_volume();
+    rho.iter_mut().for_each(|x| *x /= mass);
+    (grid, field, rho)
+}
+
+/// Group `peer_paths` (issue 17): the per-stage cost (Ψ, then Ψ + rhs_rate + Euler update) of
+/// the general O(M·K) path (the peer's problem at 256² with the factorisation switched off)
+/// and of the FFT path (the MMD torus problem at 256²), 1 and 2 threads.
+fn peer_paths(c: &mut Criterion) {
+    use mfl_pde::flux::{Layout, SgKernel};
+    let mut g = c.benchmark_group("peer_paths");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(300));
+    let n = 256;
+    let (grid, fact, rho0) = peer_case(n);
+    let general: Box<dyn PotentialField> =
+        Box::new(MeanFieldPotential::general(fact.mean_field().clone(), &grid).unwrap());
+    let (tgrid, fft, trho0) = fft_case(n);
+    for (name, grid, field, rho0, t) in [
+        ("general", &grid, general, rho0, 0.05),
+        ("fft", &tgrid, fft, trho0, 0.05),
+    ] {
+        let m = grid.len();
+        g.throughput(Throughput::Elements(m as u64));
+        let (mut psi, mut kk) = (vec![0.0; m], vec![0.0; m]);
+        for threads in [1, 2] {
+            let p = pool(threads);
+            let id =
+                |what: &str| BenchmarkId::new(format!("{name}_{what}"), format!("{n}/{threads}t"));
+            g.bench_function(id("potential"), |b| {
+                p.install(|| b.iter(|| field.potential(black_box(&rho0), &mut psi)))
+            });
+            let mut k = SgKernel::new(&Layout::new(grid), t);
+            let mut rho = rho0.clone();
+            g.bench_function(id("euler"), |b| {
+                p.install(|| {
+                    b.iter(|| {
+                        field.potential(&rho, &mut psi);
+                        let rate = k.rhs_rate(&psi, &rho, &mut kk);
+                        let dt = 0.9 / rate;
+                        for (r, d) in rho.iter_mut().zip(&kk) {
+                            *r += dt * d;
+                        }
+                        black_box(dt)
+                    })
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    steppers,
+    potentials,
+    triad,
+    general_path,
+    peer_fv,
+    peer_paths
+);
 criterion_main!(benches);
