@@ -1,5 +1,6 @@
 //! Scalar activations act(z) and their derivatives act'(z), and the branch-free tanh that the
-//! batch kernel vectorises ([`tanh`], [`tanh_sech2`]).
+//! batch kernel vectorises ([`tanh`], [`tanh_sech2`]; its exponential is the Cody–Waite one of
+//! [`crate::simd`], and its entry points dispatch through [`crate::isa_dispatch!`]).
 
 use crate::error::CoreError;
 use crate::simd::{self, Isa};

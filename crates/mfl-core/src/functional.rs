@@ -42,8 +42,11 @@ pub const TABLE_ENTRIES: usize = 1 << 17;
 /// A mean-field problem: unit, loss, data and ridge λ.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MeanField {
+    /// The unit σ(x; θ) (the network is f_ρ(x) = ∫ σ(x; θ) ρ(dθ)).
     pub unit: Unit,
+    /// The loss ℓ(y, ŷ) of R(ρ) = Σ_k w_k ℓ(y_k, f_ρ(x_k)).
     pub loss: Loss,
+    /// The weighted data (x_k, y_k, w_k): quadrature nodes or samples.
     pub data: Data,
     /// Weight decay λ ≥ 0 in Ψ = … + (λ/2)|θ|².
     pub lambda: f64,
