@@ -157,8 +157,8 @@ impl MeanField {
     }
 
     /// c_k = ½ w_k ∂²_ŷ ℓ(y_k, f_k) into `out`: the linearisation of the residual,
-    /// δr_k = c_k δf_k, so that δΨ[ν](θ) = Σ_k c_k f_ν(x_k) σ(x_k; θ) (squared loss: c_k = w_k,
-    /// and δΨ[ν] = ∫U(θ, θ') ν(dθ')).
+    /// δr_k = c_k δf_k, so that δΨ\[ν\](θ) = Σ_k c_k f_ν(x_k) σ(x_k; θ) (squared loss: c_k = w_k,
+    /// and δΨ\[ν\] = ∫U(θ, θ') ν(dθ')).
     pub fn curvature_into(&self, f: &[f64], out: &mut [f64]) {
         for (((c, fk), yk), wk) in out.iter_mut().zip(f).zip(&self.data.y).zip(&self.data.w) {
             *c = 0.5 * wk * self.loss.second_deriv(*yk, *fk);

@@ -13,7 +13,7 @@
 //! One idea per file:
 //! * [`coefficient`]: A(a), A'(a) and the branch-free pair (A(a), A(−a));
 //! * [`layout`]: the grid's faces ([`Layout`]);
-//! * [`reference`]: the face-by-face operators (right-hand side, rate bound, dissipation);
+//! * [`mod@reference`]: the face-by-face operators (right-hand side, rate bound, dissipation);
 //! * [`kernel`]: the fused, vectorised, parallel explicit-stage kernel ([`SgKernel`]).
 
 pub mod coefficient;

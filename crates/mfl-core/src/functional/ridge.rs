@@ -71,7 +71,7 @@ pub struct Plan<'a> {
     isa: Isa,
 }
 
-/// The unit part of a [`Plan`].
+/// The unit part of a [`Plan`] (activation, parametrisation, input dimension d ≤ 2).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct PlanKey {
     act: Activation,
@@ -254,7 +254,7 @@ impl<'a> Plan<'a> {
     }
 
     /// [`Plan::network`] that also stores (tanh z, sech² z) of every (point, node) in
-    /// `table` (tiles of [`LANES`] points × Kc nodes), so that the potential and its
+    /// `table` (tiles of 8 points × Kc nodes), so that the potential and its
     /// gradient for the resulting residual need no further transcendental:
     /// [`Plan::potential_from_table`]. Same bits as [`Plan::network`] (the tanh is the
     /// first output of [`crate::activation::tanh_sech2_inline`], identical to
@@ -334,9 +334,8 @@ impl<'a> Plan<'a> {
         table.coefx = coefx;
     }
 
-    /// [`Plan::network`] and [`Plan::potential`] with ∇Ψ for the three-pass path of a
-    /// particle step, with the scratch of `table` (same bits as the two calls).
-    #[allow(clippy::too_many_arguments)]
+    /// [`Plan::network`] with the partial-sum scratch of `table` (same bits): pass 1 of a
+    /// particle step too large for the tabled kernel.
     pub(crate) fn network_with_table(
         &self,
         theta: &[f64],
@@ -347,7 +346,8 @@ impl<'a> Plan<'a> {
         self.network_with(theta, alpha, out, &mut table.partial);
     }
 
-    /// [`Plan::potential`] (with ∇Ψ) using the scratch of `table`.
+    /// [`Plan::potential`] with ∇Ψ, using the coefficient scratch of `table` (same bits): pass 2
+    /// of a particle step too large for the tabled kernel.
     pub(crate) fn potential_with_table(
         &self,
         r: &[f64],
@@ -436,7 +436,7 @@ impl<'a> Plan<'a> {
 }
 
 /// The particle step's workspace for the ridge kernel: (tanh z, sech² z) per tile of
-/// [`LANES`] points and node (entry `tile · Kc + k`), and the scratch of the partial sums of f
+/// 8 points and node (entry `tile · Kc + k`), and the scratch of the partial sums of f
 /// and of the folded coefficients, kept from call to call so that a step allocates none of them.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
