@@ -1,7 +1,9 @@
 //! Scalar activations act(z) and their derivatives act'(z), and the branch-free tanh that the
-//! batch kernel vectorises ([`tanh`], [`tanh_sech2`]).
+//! batch kernel vectorises ([`tanh`], [`tanh_sech2`]; its exponential is the Cody–Waite one of
+//! [`crate::simd`], and its entry points dispatch through [`crate::isa_dispatch!`]).
 
 use crate::error::CoreError;
+use crate::simd::{self, Isa};
 
 /// An activation function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,27 +98,6 @@ impl Activation {
     }
 }
 
-/// 1/(j+2)!, j = 0..11: expm1(r) = r + r² Σ_j r^j/(j+2)! (Taylor to r¹³; the truncation is
-/// below 1.3·10⁻¹⁷ relative for |r| ≤ ln2/2).
-const EXPM1_TAYLOR: [f64; 12] = [
-    0.5,
-    0.16666666666666666,
-    0.041666666666666664,
-    0.008333333333333333,
-    0.001388888888888889,
-    0.0001984126984126984,
-    2.48015873015873e-05,
-    2.7557319223985893e-06,
-    2.755731922398589e-07,
-    2.505210838544172e-08,
-    2.08767569878681e-09,
-    1.6059043836821613e-10,
-];
-/// ln 2 split Cody–Waite style (fdlibm): LN2_HI has 32 trailing zero bits, so k·LN2_HI is exact.
-const LN2_HI: f64 = 6.931_471_803_691_238e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-/// 1.5·2⁵²: adding it rounds to an integer and leaves that integer in the low mantissa bits.
-const ROUND_SHIFT: f64 = 6_755_399_441_055_744.0;
 /// 2|x| is clamped here: e^{−708} is still a normal number, and tanh(354) = 1 exactly.
 const TWO_X_MAX: f64 = 708.0;
 
@@ -125,7 +106,7 @@ const TWO_X_MAX: f64 = 708.0;
 /// z = min(2s, 708).
 ///
 /// expm1(−z): −z = k ln2 + r with k = round(−z/ln2), |r| ≤ ln2/2 (Cody–Waite, FMA),
-/// expm1(r) = r + r²P(r) (Taylor, [`EXPM1_TAYLOR`]), then expm1(−z) = 2^k expm1(r) + (2^k − 1)
+/// expm1(r) = r + r²P(r) (Taylor; [`simd::reduce`], [`simd::expm1_taylor`]), then expm1(−z) = 2^k expm1(r) + (2^k − 1)
 /// and e^{−z} = 2^k (1 + expm1(r)); 2^k is assembled from the exponent bits.
 /// q: Newton's iteration y ← y + y(1 − d y) for 1/d, d = 2 + em ∈ (1, 2], from the linear
 /// guess y₀ = 24/17 − (8/17) d (relative error ≤ 1/17, squared by each of the 4 steps, so the
@@ -139,18 +120,10 @@ fn tanh_core(s: f64) -> (f64, f64, f64) {
     // the comparison is false for NaN, which therefore propagates
     let z = 2.0 * s;
     let z = if z > TWO_X_MAX { TWO_X_MAX } else { z };
-    let kd = (-z).mul_add(std::f64::consts::LOG2_E, ROUND_SHIFT);
-    let k = kd - ROUND_SHIFT;
-    let r = k.mul_add(-LN2_HI, -z);
-    let r = k.mul_add(-LN2_LO, r);
-    let c = &EXPM1_TAYLOR;
-    let mut p = c[11];
-    for &cj in c[..11].iter().rev() {
-        p = p.mul_add(r, cj);
-    }
-    let em_r = (r * r).mul_add(p, r);
+    let (kd, _, r) = simd::reduce::<true>(-z);
+    let em_r = simd::expm1_taylor::<true>(r);
     // 2^k: k ∈ [−1022, 0] sits in the low bits of kd's mantissa
-    let scale = f64::from_bits(kd.to_bits().wrapping_add(1023) << 52);
+    let scale = simd::pow2_of_shifted(kd);
     let em = scale.mul_add(em_r, scale - 1.0);
     let e = scale * (1.0 + em_r);
     // d = 2 + em = 1 + e, rounded once
@@ -186,84 +159,41 @@ pub fn tanh_sech2_inline(x: f64) -> (f64, f64) {
     ((-em * q).copysign(x), 4.0 * e * (q * q))
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma")]
-unsafe fn tanh_fma(x: f64) -> f64 {
-    tanh_inline(x)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma")]
-unsafe fn tanh_sech2_fma(x: f64) -> (f64, f64) {
-    tanh_sech2_inline(x)
-}
-
 /// Whether the CPU does fused multiply–add in hardware (otherwise `mul_add` is a libm call:
 /// the same bits, slower).
 #[inline]
 pub fn has_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        true
-    }
+    Isa::Avx2.available()
 }
 
-/// tanh x, the scalar entry point of [`tanh_inline`] (hardware FMA when the CPU has it).
+/// tanh x, the scalar entry point of [`tanh_inline`] (hardware FMA when [`Isa::detect`] has
+/// it; the same bits on every copy).
 #[inline]
 pub fn tanh(x: f64) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    if has_fma() {
-        // SAFETY: the CPU has FMA.
-        return unsafe { tanh_fma(x) };
-    }
-    tanh_inline(x)
+    crate::isa_dispatch!(Isa::detect(), [_FMA] fn t(x: f64) -> f64 { tanh_inline(x) })
 }
 
 /// (tanh x, sech² x), the scalar entry point of [`tanh_sech2_inline`].
 #[inline]
 pub fn tanh_sech2(x: f64) -> (f64, f64) {
-    #[cfg(target_arch = "x86_64")]
-    if has_fma() {
-        // SAFETY: the CPU has FMA.
-        return unsafe { tanh_sech2_fma(x) };
-    }
-    tanh_sech2_inline(x)
+    crate::isa_dispatch!(Isa::detect(), [_FMA] fn t(x: f64) -> (f64, f64) {
+        tanh_sech2_inline(x)
+    })
 }
 
-/// out_i = tanh(x_i) for every i ([`tanh_inline`] vectorised: AVX-512 or AVX2+FMA when the CPU
-/// has them; the same bits as [`tanh`] either way).
+/// out_i = tanh(x_i) for every i ([`tanh_inline`] vectorised with the [`Isa::detect`] copy:
+/// AVX-512, AVX2+FMA or generic; the same bits as [`tanh`] on every copy).
 pub fn tanh_slice(x: &[f64], out: &mut [f64]) {
-    #[inline(always)]
-    fn body(x: &[f64], out: &mut [f64]) {
+    tanh_slice_isa(Isa::detect(), x, out)
+}
+
+/// [`tanh_slice`] with the copy for `isa` (for tests and benchmarks of each instruction set).
+pub fn tanh_slice_isa(isa: Isa, x: &[f64], out: &mut [f64]) {
+    crate::isa_dispatch!(isa, [_FMA] fn body(x: &[f64], out: &mut [f64]) -> () {
         for (o, v) in out.iter_mut().zip(x) {
             *o = tanh_inline(*v);
         }
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx2,fma")]
-        unsafe fn avx512(x: &[f64], out: &mut [f64]) {
-            body(x, out)
-        }
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn avx2(x: &[f64], out: &mut [f64]) {
-            body(x, out)
-        }
-        use std::arch::is_x86_feature_detected as has;
-        if has!("avx512f") && has!("fma") {
-            // SAFETY: the CPU has the features.
-            return unsafe { avx512(x, out) };
-        }
-        if has!("avx2") && has!("fma") {
-            // SAFETY: the CPU has the features.
-            return unsafe { avx2(x, out) };
-        }
-    }
-    body(x, out)
+    })
 }
 
 /// 1/(1 + e^{−z}), evaluated without overflow.
@@ -365,9 +295,11 @@ mod tests {
         // the vectorised slice version gives the same bits
         let xs = arguments();
         let mut out = vec![0.0; xs.len()];
-        tanh_slice(&xs, &mut out);
-        for (x, o) in xs.iter().zip(&out) {
-            assert_eq!(o.to_bits(), tanh(*x).to_bits(), "{x}");
+        for isa in Isa::all_available() {
+            tanh_slice_isa(isa, &xs, &mut out);
+            for (x, o) in xs.iter().zip(&out) {
+                assert_eq!(o.to_bits(), tanh(*x).to_bits(), "{x} on {isa:?}");
+            }
         }
         assert!(worst.0 <= 3, "max {} ulp at x = {:e}", worst.0, worst.1);
     }

@@ -4,7 +4,7 @@
 //! that evaluates them for grid densities and particle clouds alike (DESIGN.md §2):
 //!
 //! * [`grid`] — uniform cell-centred boxes in 1D/2D, each axis with no-flux walls or periodic;
-//! * [`activation`], [`unit`] — neurons σ(x; θ) with their θ-gradients;
+//! * [`activation`], [`mod@unit`] — neurons σ(x; θ) with their θ-gradients;
 //! * [`quadrature`], [`data`] — weighted (x, y) point sets: population quadratures and samples;
 //! * [`loss`] — squared and logistic losses behind one interface;
 //! * [`measure`] — weighted θ point sets (grid cells with weights ρ_m|cell|, or particles with 1/N);
@@ -26,6 +26,7 @@ pub mod law;
 pub mod loss;
 pub mod measure;
 pub mod quadrature;
+pub mod simd;
 pub mod unit;
 
 pub use activation::Activation;

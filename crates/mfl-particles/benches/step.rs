@@ -10,6 +10,14 @@
 //! tables (about 1 minute); `MFL_BENCH_TIME=<seconds per case>` (default 0.5),
 //! `MFL_BENCH_N=<N>` (one N only), `MFL_BENCH_T=<temperature>` (default 1e-3; 0: no noise). The NumPy
 //! reference of the same step is benches/particles_numpy.py; results in benches/README.md.
+//!
+//! `MFL_BENCH_PEER=1` instead times the problem of ../shared/bench/numpy_particle_step.py
+//! (issue 17): σ = tanh(w x), d = 1, θ = w, y = 0.6 tanh(2.5x) − 0.4 tanh(x), λ = 0.05,
+//! T = 0.02, η = 2·10⁻³, w ~ N(0, 0.5²), exact population gradient on the peer's "trap" rule
+//! (101 trapezoid nodes on [−7.5, 7.5], h = 0.15: 51 canonical after folding — the peer
+//! evaluates its 50 positive ones) and on `gh340` (340 Gauss–Hermite nodes, 170 canonical),
+//! N = 10⁵ and 10⁶, 1 and 2 threads, and prints one bencher-style line per case
+//! (`benches/peers.sh` collects them). `MFL_ISA=avx2` selects the AVX2 copy of the kernel.
 
 use mfl_core::activation::tanh_slice;
 use mfl_core::data::{Inputs, Teacher};
@@ -87,12 +95,81 @@ fn tanh_throughput(budget: f64) {
     println!();
 }
 
+/// The peer's data: "trap" (101 trapezoid nodes, Gaussian weights) or Gauss–Hermite with k nodes.
+fn peer_problem(quad: &str) -> MeanField {
+    use mfl_core::data::Data;
+    use ndarray::Array1;
+    let unit = Unit::Ridge {
+        act: Activation::Tanh,
+        param: Param::W,
+        input_dim: 1,
+    };
+    let (x, w) = if quad == "trap" {
+        let x: Vec<f64> = (0..101).map(|i| 0.15 * (i as f64 - 50.0)).collect();
+        let w = x
+            .iter()
+            .map(|v| (-v * v / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt() * 0.15)
+            .collect();
+        (x, w)
+    } else {
+        let k: usize = quad.trim_start_matches("gh").parse().unwrap();
+        let inp = Inputs::gauss_hermite(1, k);
+        (inp.x.iter().copied().collect(), inp.w.to_vec())
+    };
+    let y: Vec<f64> = x
+        .iter()
+        .map(|v| 0.6 * (2.5 * v).tanh() - 0.4 * v.tanh())
+        .collect();
+    let k = x.len();
+    let data = Data::new(
+        Array2::from_shape_vec((k, 1), x).unwrap(),
+        Array1::from(y),
+        Array1::from(w),
+        0.0,
+    )
+    .unwrap();
+    MeanField::new(unit, Loss::Squared, data, 0.05).unwrap()
+}
+
+fn peer(budget: f64) {
+    let isa = mfl_core::simd::Isa::detect().name();
+    let law = Law::Gaussian(Gaussian::isotropic(vec![0.0], 0.25).unwrap());
+    for quad in ["trap", "gh340"] {
+        let mf = peer_problem(quad);
+        for n in [100_000usize, 1_000_000] {
+            let dynamics = Dynamics::new(mf.clone(), n, 2e-3, Init::Law(law.clone()))
+                .unwrap()
+                .with_temperature(Temperature::Constant(0.02))
+                .unwrap();
+            for threads in [1usize, 2] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let t = pool.install(|| {
+                    let mut sys = dynamics.system(1).unwrap();
+                    time_it(budget, || sys.step().unwrap())
+                });
+                println!(
+                    "test peer_particle/{quad}/{n}/{threads}t/{isa} ... bench: {:.0} ns/iter (load {})",
+                    t * 1e9,
+                    load()
+                );
+            }
+        }
+    }
+}
+
 fn main() {
     // cargo bench passes `--bench`; a filter argument is not supported
     let budget: f64 = std::env::var("MFL_BENCH_TIME")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0.5);
+    if std::env::var("MFL_BENCH_PEER").is_ok_and(|v| v != "0") {
+        peer(budget);
+        return;
+    }
     tanh_throughput(budget);
     // MFL_BENCH_T=0 times the noise-free step (no random numbers drawn)
     let temperature: f64 = std::env::var("MFL_BENCH_T")

@@ -182,28 +182,13 @@ fn blocks_body(state: &[u32; 16], first: u64) -> [[u32; 16]; BATCH] {
     std::array::from_fn(|l| std::array::from_fn(|i| sum[i][l]))
 }
 
+/// [`blocks_body`] compiled for the instruction set of [`mfl_core::simd::Isa::detect`]
+/// (integer arithmetic: the same words on every copy).
 fn blocks(state: &[u32; 16], first: u64) -> [[u32; 16]; BATCH] {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx512vl,avx2")]
-        unsafe fn avx512(state: &[u32; 16], first: u64) -> [[u32; 16]; BATCH] {
-            blocks_body(state, first)
-        }
-        #[target_feature(enable = "avx2")]
-        unsafe fn avx2(state: &[u32; 16], first: u64) -> [[u32; 16]; BATCH] {
-            blocks_body(state, first)
-        }
-        use std::arch::is_x86_feature_detected as has;
-        if has!("avx512f") && has!("avx512vl") {
-            // SAFETY: the CPU has AVX-512F/VL (32 vector registers: no spills).
-            return unsafe { avx512(state, first) };
-        }
-        if has!("avx2") {
-            // SAFETY: the CPU has AVX2.
-            return unsafe { avx2(state, first) };
-        }
-    }
-    blocks_body(state, first)
+    mfl_core::isa_dispatch!(mfl_core::simd::Isa::detect(), [_FMA]
+    fn b(state: &[u32; 16], first: u64) -> [[u32; 16]; BATCH] {
+        blocks_body(state, first)
+    })
 }
 
 impl Stream {

@@ -14,6 +14,21 @@
 //! twice per call (f = Φᵀ(ρ|cell|), Ψ = Φ r), and the STREAM triad, back to back in one run.
 //! Throughput is in bytes of Φ streamed (2·M·K·8 per call) for both variants, so criterion's
 //! GiB/s compare directly with the triad's.
+//!
+//! Group `peer_fv` (issue 17): the problem of ../shared/bench/numpy_fv_step.py — θ = (a, w) on
+//! [−3, 3] × [−4, 4] (no-flux), σ = a·tanh(w x), y = 1.2 tanh(2x) − 0.8 tanh(0.5x), 171
+//! trapezoid nodes on [−8.5, 8.5] (h = 0.1, Gaussian weights; exactly symmetric, so mfl folds
+//! them), λ = 0.05, T = 0.05 — at 128², 256², 512², 1 and 2 threads: `flux` = one
+//! `SgKernel::rhs_rate` (fluxes, divergence and the positivity rate bound; Ψ given), also on the
+//! AVX2 copy (`flux_avx2`) and by the two-pass kernel of main 522f864 (`flux_main522f864`,
+//! benches/old_flux.rs); `potential` = Ψ alone (factorised path); `euler` = Ψ + rhs_rate +
+//! ρ += dt·k, the unit of work the NumPy peer times. Group `peer_paths`: the same stage on the
+//! general O(M·K) path and on the FFT path (see [`peer_paths`]). `benches/peers.sh` runs it with
+//! `--output-format bencher` and tabulates it next to the peer.
+
+#[allow(dead_code)]
+#[path = "old_flux.rs"]
+mod old_flux;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use mfl_core::data::{Inputs, Teacher};
@@ -359,5 +374,186 @@ fn general_path(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, steppers, potentials, triad, general_path);
+/// The NumPy peer's problem (module doc, group `peer_fv`) on an n × n grid.
+fn peer_case(n: usize) -> (Grid, MeanFieldPotential, Vec<f64>) {
+    use mfl_core::data::Data;
+    use ndarray::Array1;
+    let grid = grid_2d(n);
+    let unit = Unit::Ridge {
+        act: Activation::Tanh,
+        param: Param::AW,
+        input_dim: 1,
+    };
+    let x: Vec<f64> = (0..171).map(|i| 0.1 * (i as f64 - 85.0)).collect();
+    let w: Vec<f64> = x
+        .iter()
+        .map(|v| (-v * v / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt() * 0.1)
+        .collect();
+    let y: Vec<f64> = x
+        .iter()
+        .map(|v| 1.2 * (2.0 * v).tanh() - 0.8 * (0.5 * v).tanh())
+        .collect();
+    let data = Data::new(
+        ndarray::Array2::from_shape_vec((171, 1), x).unwrap(),
+        Array1::from(y),
+        Array1::from(w),
+        0.0,
+    )
+    .unwrap();
+    let mf = MeanField::new(unit, Loss::Squared, data, 0.05).unwrap();
+    let field = MeanFieldPotential::new(mf, &grid).unwrap();
+    assert!(field.is_factorised());
+    let rho = Law::Gaussian(Gaussian::new(vec![0.0, 0.0], vec![0.25, 0.0, 0.0, 0.25]).unwrap())
+        .on_grid(&grid)
+        .unwrap();
+    (grid, field, rho)
+}
+
+fn peer_fv(c: &mut Criterion) {
+    use mfl_core::simd::Isa;
+    use mfl_pde::flux::{Layout, SgKernel};
+    const TP: f64 = 0.05;
+    let mut g = c.benchmark_group("peer_fv");
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(300));
+    for n in [128, 256, 512] {
+        let (grid, field, rho0) = peer_case(n);
+        let m = grid.len();
+        g.throughput(Throughput::Elements(m as u64));
+        let mut psi = vec![0.0; m];
+        field.potential(&rho0, &mut psi);
+        let mut out = vec![0.0; m];
+        for threads in [1, 2] {
+            let p = pool(threads);
+            let id = |what: &str| BenchmarkId::new(what, format!("{n}/{threads}t"));
+            let mut k = SgKernel::new(&Layout::new(&grid), TP);
+            g.bench_function(id("flux"), |b| {
+                p.install(|| b.iter(|| black_box(k.rhs_rate(&psi, &rho0, &mut out))))
+            });
+            let mut k0 = old_flux::SgKernel::new(&old_flux::Layout::new(&grid), TP);
+            g.bench_function(id("flux_main522f864"), |b| {
+                p.install(|| b.iter(|| black_box(k0.rhs_rate(&psi, &rho0, &mut out))))
+            });
+            if Isa::Avx2.available() {
+                let mut k2 = SgKernel::new(&Layout::new(&grid), TP).with_isa(Isa::Avx2);
+                g.bench_function(id("flux_avx2"), |b| {
+                    p.install(|| b.iter(|| black_box(k2.rhs_rate(&psi, &rho0, &mut out))))
+                });
+            }
+            g.bench_function(id("potential"), |b| {
+                p.install(|| b.iter(|| field.potential(black_box(&rho0), &mut psi)))
+            });
+            let mut rho = rho0.clone();
+            let mut kk = vec![0.0; m];
+            g.bench_function(id("euler"), |b| {
+                p.install(|| {
+                    b.iter(|| {
+                        field.potential(&rho, &mut psi);
+                        let rate = k.rhs_rate(&psi, &rho, &mut kk);
+                        let dt = 0.9 / rate;
+                        for (r, d) in rho.iter_mut().zip(&kk) {
+                            *r += dt * d;
+                        }
+                        black_box(dt)
+                    })
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+/// The MMD problem of examples/mmd_torus_2d.toml (Ψ by FFT) on an n × n torus.
+fn fft_case(n: usize) -> (Grid, Box<dyn PotentialField>, Vec<f64>) {
+    use mfl_core::data::Teacher;
+    use mfl_core::PeriodicKernel;
+    use std::f64::consts::TAU;
+    let grid = Grid::new(vec![
+        Axis::new(0.0, TAU, n, Boundary::Periodic).unwrap(),
+        Axis::new(0.0, TAU, n, Boundary::Periodic).unwrap(),
+    ])
+    .unwrap();
+    let unit = Unit::Periodic {
+        kernel: PeriodicKernel::Fourier {
+            coeffs: (0..=5).map(|l| 1.0 / (1.0 + l as f64).sqrt()).collect(),
+        },
+        weighted: false,
+        input_dim: 2,
+    };
+    let atoms = ndarray::Array2::from_shape_fn((10, 2), |(i, j)| {
+        (0.6 + 1.7 * i as f64 + 2.9 * j as f64 * (i as f64 + 1.0)).rem_euclid(TAU)
+    });
+    let teacher = Teacher::new(unit.clone(), atoms, vec![0.1; 10]).unwrap();
+    let data = Inputs::torus(2, 16).label(&teacher, 0.0).unwrap();
+    let mf = MeanField::new(unit, Loss::Squared, data, 0.0).unwrap();
+    let field = mfl_pde::mean_field_potential(mf, &grid, mfl_pde::Interaction::Fft).unwrap();
+    let c = grid.centres();
+    let mut rho: Vec<f64> = c
+        .rows()
+        .into_iter()
+        .map(|t| 1.0 + 0.25 * ((t[0] - 0.3).sin() + (t[1] - 0.3).sin()))
+        .collect();
+    let mass: f64 = rho.iter().sum::<f64>() * grid.cell_volume();
+    rho.iter_mut().for_each(|x| *x /= mass);
+    (grid, field, rho)
+}
+
+/// Group `peer_paths` (issue 17): the per-stage cost (Ψ, then Ψ + rhs_rate + Euler update) of
+/// the general O(M·K) path (the peer's problem at 256² with the factorisation switched off)
+/// and of the FFT path (the MMD torus problem at 256²), 1 and 2 threads.
+fn peer_paths(c: &mut Criterion) {
+    use mfl_pde::flux::{Layout, SgKernel};
+    let mut g = c.benchmark_group("peer_paths");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(300));
+    let n = 256;
+    let (grid, fact, rho0) = peer_case(n);
+    let general: Box<dyn PotentialField> =
+        Box::new(MeanFieldPotential::general(fact.mean_field().clone(), &grid).unwrap());
+    let (tgrid, fft, trho0) = fft_case(n);
+    for (name, grid, field, rho0, t) in [
+        ("general", &grid, general, rho0, 0.05),
+        ("fft", &tgrid, fft, trho0, 0.05),
+    ] {
+        let m = grid.len();
+        g.throughput(Throughput::Elements(m as u64));
+        let (mut psi, mut kk) = (vec![0.0; m], vec![0.0; m]);
+        for threads in [1, 2] {
+            let p = pool(threads);
+            let id =
+                |what: &str| BenchmarkId::new(format!("{name}_{what}"), format!("{n}/{threads}t"));
+            g.bench_function(id("potential"), |b| {
+                p.install(|| b.iter(|| field.potential(black_box(&rho0), &mut psi)))
+            });
+            let mut k = SgKernel::new(&Layout::new(grid), t);
+            let mut rho = rho0.clone();
+            g.bench_function(id("euler"), |b| {
+                p.install(|| {
+                    b.iter(|| {
+                        field.potential(&rho, &mut psi);
+                        let rate = k.rhs_rate(&psi, &rho, &mut kk);
+                        let dt = 0.9 / rate;
+                        for (r, d) in rho.iter_mut().zip(&kk) {
+                            *r += dt * d;
+                        }
+                        black_box(dt)
+                    })
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    steppers,
+    potentials,
+    triad,
+    general_path,
+    peer_fv,
+    peer_paths
+);
 criterion_main!(benches);
