@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting (cargo fmt --check), lints (cargo clippy -D warnings on every
-# target), unit tests, end-to-end CLI tests, convergence orders, and the shortened runs of
-# every example. Installs libhdf5-dev/pkg-config first if missing.
+# target, missing docs included), the API docs (cargo doc, warnings denied), unit tests,
+# end-to-end CLI tests, convergence orders, and the shortened runs of every example. Installs
+# libhdf5-dev/pkg-config first if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
@@ -9,4 +10,5 @@ rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup com
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 cargo test --workspace --all-targets --locked "$@"

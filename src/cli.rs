@@ -1,4 +1,8 @@
 //! Command-line arguments.
+//!
+//! The doc comments below are clap's `--help` text, where `[grid]` names a TOML table, not an
+//! item to link.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -12,6 +16,7 @@ use std::path::PathBuf;
 #[command(name = "mfl", version, about, long_about)]
 pub struct Cli {
     #[command(subcommand)]
+    /// The subcommand.
     pub command: Command,
     /// Worker threads (default: all cores). Results are bit-identical for any value.
     #[arg(long, global = true)]
@@ -25,6 +30,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+/// The subcommands.
 pub enum Command {
     /// Parse and validate a config, then print the resolved problem (dimensions, grid, data,
     /// quadrature error estimate, T, λ and the explicit scheme's stable time step).

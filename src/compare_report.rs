@@ -31,6 +31,7 @@ const REFERENCE: &str = "the continuous-time R(rho_t) of the PDE on its grid; th
     budget (step_bias, pde_error), not part of the gap";
 
 impl<'a> Report<'a> {
+    /// The report of a finished sweep (fits per time, budget, equilibrium).
     pub fn new(
         table: &'a GapTable,
         budget: Option<&'a [BudgetRow]>,

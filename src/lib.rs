@@ -8,6 +8,7 @@
 //! * [`io`] — configs, data files, HDF5
 //! * [`cli`], [`cmd`] — the command line (`mfl check | solve | inspect …`)
 
+#![warn(missing_docs)]
 // `!(x >= 0.0)` is deliberate: it rejects NaN along with out-of-range values.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 

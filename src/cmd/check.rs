@@ -9,6 +9,7 @@ use mfl_pde::StepperChoice;
 use ndarray::Array1;
 use std::path::Path;
 
+/// `mfl check CONFIG`: build the Scenario exactly as the runs do and print it.
 pub fn run(path: &Path, sets: &[String]) -> CmdResult {
     // exactly what the runs build: every table present is resolved, or the first error is
     // reported naming its key

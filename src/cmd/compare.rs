@@ -19,6 +19,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+/// `mfl compare CONFIG`: the PDE, the particles for every N, the gap table, fits and budget.
 pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> CmdResult {
     let sc = Scenario::load(path, sets, Job::Compare)?;
     let cfg = &sc.config;

@@ -17,6 +17,7 @@ fn span(run: &Run, name: &str) -> Option<String> {
     Some(format!("{} at t ∈ [{}, {}]", t.len(), num(*a), num(*b)))
 }
 
+/// `mfl inspect FILE`: what an output holds.
 pub fn run(path: &Path, show_config: bool) -> CmdResult {
     let run = Run::open(path)?;
     let version = read_attr(path, "/", "mfl_version").unwrap_or_default();

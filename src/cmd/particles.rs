@@ -10,6 +10,7 @@ use mfl_io::Scenario;
 use mfl_particles::Ensemble;
 use std::path::Path;
 
+/// `mfl particles CONFIG`: every seed of the particle run, written at each record time.
 pub fn run(
     path: &Path,
     sets: &[String],

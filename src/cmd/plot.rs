@@ -14,6 +14,7 @@ pub fn default_dir(file: &Path) -> PathBuf {
     ))
 }
 
+/// `mfl plot FILES`: the figures of what the files hold.
 pub fn run(
     files: &[PathBuf],
     dir: Option<&Path>,

@@ -119,6 +119,7 @@ fn write_decay(
     Ok(())
 }
 
+/// `mfl solve CONFIG`: the PDE run, streamed into the output.
 pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> CmdResult {
     let sc = Scenario::load(path, sets, Job::Solve)?;
     let cfg = &sc.config;

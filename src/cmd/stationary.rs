@@ -49,6 +49,7 @@ fn report(p: &StationaryPoint, tol: f64) {
     println!("  residuals: {}", h.join(" "));
 }
 
+/// `mfl stationary CONFIG`: the stationary state of each temperature.
 pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> CmdResult {
     let sc = Scenario::load(path, sets, Job::Stationary)?;
     let cfg = &sc.config;

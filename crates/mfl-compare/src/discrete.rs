@@ -280,7 +280,7 @@ fn advance(
     }
 }
 
-/// Remainders of a step below SKIP·η are not stepped (see [`advance`]).
+/// Remainders of a step below SKIP·η are not stepped (see `advance`).
 pub const SKIP: f64 = 1e-6;
 
 #[allow(clippy::too_many_arguments)]

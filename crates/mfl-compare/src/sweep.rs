@@ -54,7 +54,7 @@ pub struct ControlVariate {
     pub risk_samples: Vec<f64>,
 }
 
-/// The adjoint control variate at one (N, t): Y = G_N − Z with E[Z] = 0 exactly
+/// The adjoint control variate at one (N, t): Y = G_N − Z with E\[Z\] = 0 exactly
 /// ([`crate::adjoint`]); the coefficient is fixed at 1 (any fixed coefficient keeps the mean;
 /// 1 is the optimum to leading order, and a fitted one would add an O(1/S) bias).
 #[derive(Debug, Clone, PartialEq)]
@@ -341,7 +341,7 @@ pub struct GapTable {
 }
 
 impl GapTable {
-    /// The row of (ns[i_n], times[i_t]).
+    /// The row of (ns\[i_n\], times\[i_t\]).
     pub fn row(&self, i_n: usize, i_t: usize) -> &GapRow {
         &self.rows[i_n * self.times.len() + i_t]
     }
@@ -368,7 +368,7 @@ impl GapTable {
     /// The power-law fit gap ≈ C·N^s of the risk at time index `i_t`, with intervals that
     /// account for the correlation between the N's.
     ///
-    /// The point estimate is [`slope_fit`]'s weighted least squares on the mean gaps. Its
+    /// The point estimate is [`crate::slope_fit`]'s weighted least squares on the mean gaps. Its
     /// intervals cannot use the independent-points formula: with common random numbers the
     /// gaps at different N share seeds (N = 16 uses the first 16 particles of N = 64 and the
     /// same noise), so their errors are positively correlated and a chance trend in N looks

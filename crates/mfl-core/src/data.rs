@@ -29,13 +29,16 @@ pub struct Data {
 /// A weighted set of inputs (a quadrature rule or samples) before labels are attached.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inputs {
+    /// Inputs x_k, one row per point (K × d).
     pub x: Array2<f64>,
+    /// Weights w_k ≥ 0 of the points.
     pub w: Array1<f64>,
 }
 
 /// y(x) = Σ_j c_j σ_t(x; θ_j): a teacher network whose unit may differ from the student's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Teacher {
+    /// The teacher's unit σ_t(x; θ_j).
     pub unit: Unit,
     /// J × D_t teacher parameters.
     pub theta: Array2<f64>,

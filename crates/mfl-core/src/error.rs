@@ -7,7 +7,12 @@ use thiserror::Error;
 pub enum CoreError {
     /// `what` is invalid because of `why`.
     #[error("{what}: {why}")]
-    Invalid { what: String, why: String },
+    Invalid {
+        /// The quantity or key.
+        what: String,
+        /// Why it is invalid.
+        why: String,
+    },
 }
 
 impl CoreError {

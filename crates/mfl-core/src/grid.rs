@@ -18,9 +18,13 @@ pub enum Boundary {
 /// One axis of a grid: `n` cells covering [lo, hi].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Axis {
+    /// Lower end of the axis.
     pub lo: f64,
+    /// Upper end of the axis (> lo).
     pub hi: f64,
+    /// Number of cells n ≥ 1 (spacing h = (hi − lo)/n, centres lo + (i + ½)h).
     pub n: usize,
+    /// No-flux walls or periodic.
     pub boundary: Boundary,
 }
 
@@ -83,6 +87,7 @@ impl Axis {
 /// A tensor grid of one or two axes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {
+    /// One axis per θ-dimension (row-major order: the last axis varies fastest).
     pub axes: Vec<Axis>,
 }
 

@@ -8,6 +8,7 @@ use rand_distr::StandardNormal;
 /// One Gaussian N(mean, cov) in R^D, with its Cholesky factor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gaussian {
+    /// Mean m (length D).
     pub mean: Vec<f64>,
     /// Row-major D × D covariance.
     pub cov: Vec<f64>,
@@ -102,10 +103,17 @@ pub enum Law {
     /// N(mean, cov).
     Gaussian(Gaussian),
     /// Uniform on the box Π [lo_i, hi_i].
-    Uniform { lo: Vec<f64>, hi: Vec<f64> },
+    Uniform {
+        /// Lower corner.
+        lo: Vec<f64>,
+        /// Upper corner.
+        hi: Vec<f64>,
+    },
     /// Σ_j p_j N(m_j, Σ_j), p_j ≥ 0 summing to 1.
     Mixture {
+        /// Mixture weights p_j.
         weights: Vec<f64>,
+        /// The components N(m_j, Σ_j).
         parts: Vec<Gaussian>,
     },
 }

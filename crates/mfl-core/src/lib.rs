@@ -13,6 +13,7 @@
 //!
 //! Nothing here knows about files, configurations or terminals.
 
+#![warn(missing_docs)]
 // `!(x > 0.0)` is deliberate throughout: it rejects NaN along with the out-of-range values.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 

@@ -9,7 +9,7 @@ pub trait ConvexLoss: Sync {
     fn value(&self, y: f64, yhat: f64) -> f64;
     /// ∂_ŷ ℓ(y, ŷ).
     fn deriv(&self, y: f64, yhat: f64) -> f64;
-    /// ∂²_ŷ ℓ(y, ŷ): the curvature that linearises Ψ in ρ (δΨ[ν] = ½ E[∂²ℓ · f_ν σ]).
+    /// ∂²_ŷ ℓ(y, ŷ): the curvature that linearises Ψ in ρ (δΨ\[ν\] = ½ E[∂²ℓ · f_ν σ]).
     fn second_deriv(&self, y: f64, yhat: f64) -> f64;
 }
 

@@ -8,7 +8,9 @@ use ndarray::{ArrayView1, ArrayView2};
 /// A borrowed weighted point set: `theta` is M × D, `weight` has length M.
 #[derive(Debug, Clone, Copy)]
 pub struct Measure<'a> {
+    /// Points θ_i, one row each (M × D).
     pub theta: ArrayView2<'a, f64>,
+    /// Weights ω_i (Σω_i = 1 for a probability measure).
     pub weight: ArrayView1<'a, f64>,
 }
 

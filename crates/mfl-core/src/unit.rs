@@ -68,9 +68,15 @@ impl RbfParam {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PeriodicKernel {
     /// φ₁(u) = Σ_n exp(−(u − 2πn)²/(2 s²)) (peak value ≈ 1)
-    WrappedGaussian { width: f64 },
+    WrappedGaussian {
+        /// Width s > 0.
+        width: f64,
+    },
     /// φ₁(u) = c₀ + 2 Σ_{l=1}^{L} c_l cos(l u); the Dirichlet kernel of L frequencies has c_l = 1.
-    Fourier { coeffs: Vec<f64> },
+    Fourier {
+        /// c_0..c_L.
+        coeffs: Vec<f64>,
+    },
 }
 
 impl PeriodicKernel {
@@ -117,21 +123,29 @@ impl PeriodicKernel {
 pub enum Unit {
     /// Ridge unit act(w·x) in one of the [`Param`] layouts.
     Ridge {
+        /// The activation act.
         act: Activation,
+        /// How θ splits into (a, w, b).
         param: Param,
+        /// Input dimension d.
         input_dim: usize,
     },
     /// Periodic unit φ(x − θ) or a·φ(x − θ) on the torus [0, 2π)^d.
     Periodic {
+        /// The profile φ₁ of φ(u) = Π_a φ₁(u_a).
         kernel: PeriodicKernel,
+        /// θ = (a, position) with σ = a·φ(x − position).
         weighted: bool,
+        /// Input dimension d (the torus [0, 2π)^d).
         input_dim: usize,
     },
     /// Radial basis unit N(x; y, s), c·N(x; y, s) or N(x; y, s) with s in θ.
     Rbf {
+        /// How θ splits into (y, c, s).
         param: RbfParam,
         /// s for `y` and `y_c` (ignored by `y_s`)
         width: f64,
+        /// Input dimension d.
         input_dim: usize,
     },
 }

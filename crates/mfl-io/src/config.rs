@@ -72,24 +72,35 @@ choice!(
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
+    /// `[problem]`.
     pub problem: ProblemCfg,
+    /// `[unit]`.
     pub unit: UnitCfg,
+    /// `[data]`.
     pub data: DataCfg,
     #[serde(default)]
+    /// `[teacher]`.
     pub teacher: Option<TeacherCfg>,
     #[serde(default)]
+    /// `[grid]`.
     pub grid: Option<GridCfg>,
     #[serde(default)]
+    /// `[init]`.
     pub init: Option<InitCfg>,
     #[serde(default)]
+    /// `[solver]`.
     pub solver: Option<SolverCfg>,
     #[serde(default)]
+    /// `[particles]`.
     pub particles: Option<ParticlesCfg>,
     #[serde(default)]
+    /// `[compare]`.
     pub compare: Option<CompareCfg>,
     #[serde(default)]
+    /// `[stationary]`.
     pub stationary: Option<StationaryCfg>,
     #[serde(default)]
+    /// `[output]`.
     pub output: OutputCfg,
 }
 
@@ -192,6 +203,7 @@ pub struct DataCfg {
     #[serde(default)]
     pub lo: Option<f64>,
     #[serde(default)]
+    /// interval: upper bound (default 1).
     pub hi: Option<f64>,
     /// interval: weights sum to (hi − lo)^d (Lebesgue measure) instead of 1 (default false).
     #[serde(default)]
@@ -255,18 +267,22 @@ pub struct InitCfg {
     #[serde(default)]
     pub cov: Option<Vec<Vec<f64>>>,
     #[serde(default)]
+    /// gaussian, mixture: isotropic standard deviation instead of `cov`/`covs`.
     pub std: Option<f64>,
     /// uniform: box (default: the grid's).
     #[serde(default)]
     pub lo: Option<Vec<f64>>,
     #[serde(default)]
+    /// uniform: upper corner (default: the grid's).
     pub hi: Option<Vec<f64>>,
     /// mixture: weights, means and covariances (or `std`) of the components.
     #[serde(default)]
     pub weights: Option<Vec<f64>>,
     #[serde(default)]
+    /// mixture: component means (one row each).
     pub means: Option<Vec<Vec<f64>>>,
     #[serde(default)]
+    /// mixture: component covariances (or `std`).
     pub covs: Option<Vec<Vec<Vec<f64>>>>,
     /// snapshot: an earlier mfl output file and the snapshot index (default: the last).
     /// particles: an earlier `mfl particles` output; `index` = a `/particles/positions` record
@@ -274,6 +290,7 @@ pub struct InitCfg {
     #[serde(default)]
     pub file: Option<String>,
     #[serde(default)]
+    /// snapshot / particles: which record of the file (default: the last).
     pub index: Option<usize>,
 }
 
@@ -339,9 +356,10 @@ pub struct ParticlesCfg {
     #[serde(default)]
     pub schedule: Option<ScheduleKind>,
     #[serde(default)]
+    /// inverse_time: t0 > 0 of ξ(t) = 1/(1 + t/t0).
     pub t0: Option<f64>,
     /// Keep particles in the grid's box (reflect at no-flux walls, wrap periodic axes).
-    /// Default: true when a [grid] is given and D ≤ 2.
+    /// Default: true when a `[grid]` is given and D ≤ 2.
     #[serde(default)]
     pub confine: Option<bool>,
     /// Record particle positions at the output times (default false).
@@ -360,6 +378,7 @@ pub struct CompareCfg {
     #[serde(default)]
     pub n_min: Option<usize>,
     #[serde(default)]
+    /// Geometric range: the largest N.
     pub n_max: Option<usize>,
     /// Ratio of the geometric range (default 2).
     #[serde(default)]

@@ -8,21 +8,36 @@ pub enum ConfigError {
     /// The file could not be read.
     #[error("cannot read config file '{path}': {source}")]
     Read {
+        /// The config file.
         path: String,
         #[source]
+        /// Why it could not be read.
         source: std::io::Error,
     },
     /// TOML syntax or schema error (unknown key, wrong type), with toml's location.
     #[error("{path}: {msg}")]
-    Parse { path: String, msg: String },
+    Parse {
+        /// The config (or `--set`) that failed.
+        path: String,
+        /// toml's message, with its location.
+        msg: String,
+    },
     /// A key has an invalid value.
     #[error("invalid config key `{key}`: {msg}")]
-    Key { key: String, msg: String },
+    Key {
+        /// The key, e.g. `solver.cfl`.
+        key: String,
+        /// What is wrong with its value.
+        msg: String,
+    },
     /// A data file is missing, unreadable or malformed.
     #[error("data file '{path}'{}: {msg}", line.map(|l| format!(", line {l}")).unwrap_or_default())]
     DataFile {
+        /// The data file.
         path: String,
+        /// The 1-based line, when the problem is on one.
         line: Option<usize>,
+        /// What is wrong.
         msg: String,
     },
 }

@@ -18,8 +18,11 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[error("HDF5 file '{path}': {what}: {msg}")]
 pub struct H5Error {
+    /// The file.
     pub path: String,
+    /// The dataset, attribute or operation.
     pub what: String,
+    /// The HDF5 library's reason.
     pub msg: String,
 }
 

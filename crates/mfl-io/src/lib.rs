@@ -3,6 +3,7 @@
 //! Everything that touches files: TOML configs (serde, unknown keys rejected) validated into
 //! the numerical crates' types, data files, HDF5 output, and figures of outputs (PNG, [`plot`]).
 
+#![warn(missing_docs)]
 // `!(x > 0.0)` is deliberate: it rejects NaN along with out-of-range values.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 

@@ -1,4 +1,4 @@
-//! Observers that write runs into an [`OutputFile`](crate::h5::OutputFile).
+//! Observers that write runs into an [`crate::h5::OutputFile`].
 
 use crate::h5::{H5Error, OutputFile};
 use mfl_core::drive::{self, TimeStepper};
@@ -29,6 +29,7 @@ pub fn write_grid(out: &OutputFile, grid: &Grid) -> Result<(), H5Error> {
 /// Streams a PDE run into the file: `/time` + `/density` at the snapshot times and
 /// `/diagnostics/*` on the diagnostics schedule; each append is flushed.
 pub struct SolveWriter<'a> {
+    /// The file written to.
     pub out: &'a mut OutputFile,
     shape: Vec<usize>,
 }
@@ -94,6 +95,7 @@ impl Observer for SolveWriter<'_> {
 /// a-posteriori bound on |κ − κ_exact|), `rate_error` (the gap-based estimate of it) and `slow_mode` [T, n0(, n1)] (NaN rows where not computed); the residual history of
 /// all temperatures concatenated in `history/residual` with `history/temperature`.
 pub struct StationaryWriter<'a> {
+    /// The file written to.
     pub out: &'a mut OutputFile,
     shape: Vec<usize>,
 }
@@ -147,8 +149,8 @@ impl<'a> StationaryWriter<'a> {
 
 /// Streams an [`Ensemble`] run into `/particles/*`, appending and flushing at every record
 /// time, so that a run killed half-way leaves a readable file with the records so far:
-/// `/particles/seeds` [S] and at each record `/particles/time` [R], `risk`, `energy` [S, R],
-/// `risk_mean` (and `risk_se` for S > 1) [R], `mean` [S, R, D], `cov` [S, R, D, D],
+/// `/particles/seeds` \[S\] and at each record `/particles/time` \[R\], `risk`, `energy` [S, R],
+/// `risk_mean` (and `risk_se` for S > 1) \[R\], `mean` [S, R, D], `cov` [S, R, D, D],
 /// `positions` [S, R, N, D] when kept; `final_theta` [S, N, D] at the end.
 pub struct ParticlesWriter<'a> {
     /// The file written to.

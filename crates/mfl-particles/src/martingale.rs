@@ -22,7 +22,7 @@ pub trait Integrand: Sync {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// out[q] += Σ_j G_q(t, θ_j) · ΔM_j for every q, over a chunk of particles: `theta` and
+    /// out\[q\] += Σ_j G_q(t, θ_j) · ΔM_j for every q, over a chunk of particles: `theta` and
     /// `increments` hold one row of `dim` values per particle (θ_j the position *before* the
     /// step at t).
     fn add(&self, t: f64, dim: usize, theta: &[f64], increments: &[f64], out: &mut [f64]);

@@ -15,7 +15,7 @@
 //! Ψ(a, p) = a [(κ ⊛ s)(p) + V₀(p)] + (λ/2)(a² + |p|²),
 //!
 //! where ⊛ is the circular convolution on the position grid, computed as the inverse real FFT of
-//! ŝ[q]·κ̃[q] with κ̃[q] = Σ_{l ≡ q (mod n)} k̂_l (the DFT of κ(m h)/N). This equals the direct
+//! ŝ\[q\]·κ̃\[q\] with κ̃\[q\] = Σ_{l ≡ q (mod n)} k̂_l (the DFT of κ(m h)/N). This equals the direct
 //! O(M·K) sum of [`crate::MeanFieldPotential`] to round-off. The energy uses the network on the
 //! data, f_k = Σ_l c_l ŝ(l) e^{il·x_k} with ŝ(l) = Σ_p s_p e^{−il·p} (read off the same FFT),
 //! and R = Σ_k w_k (f_k − y_k)² as in the direct path: O(M log M + K·(2L+1)^d) per call.
@@ -459,7 +459,7 @@ impl PotentialField for ConvolutionPotential {
         }
     }
 
-    /// sup_q |k_q|² κ̃[q] (times max a² · the a-extent for weighted units).
+    /// sup_q |k_q|² κ̃\[q\] (times max a² · the a-extent for weighted units).
     fn stiffness(&self) -> f64 {
         let (n0, n1) = self.pos;
         let nh = n1 / 2 + 1;

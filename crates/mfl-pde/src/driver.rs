@@ -181,7 +181,7 @@ impl Observer for Recorder {
     }
 }
 
-/// A grid density ρ(t) under a scheme: the state [`drive`] advances for a PDE run. Each step is
+/// A grid density ρ(t) under a scheme: the state [`drive()`] advances for a PDE run. Each step is
 /// checked: [`PdeError::BlowUp`] on a NaN/∞, a relative mass change |Σρ|cell| − m₀|/m₀ > 1e-8,
 /// a density below −1e-14·max ρ (not for the spectral scheme without its positivity filter,
 /// whose min ρ is recorded instead), or a step below `dt_min` (other than one shortened to hit
@@ -372,7 +372,7 @@ impl drive::Observer<FvRun<'_>> for Adapter<'_> {
     }
 }
 
-/// Integrate from ρ(0) = `rho0` to `opts.t_end` with [`drive`] and return ρ(t_end).
+/// Integrate from ρ(0) = `rho0` to `opts.t_end` with [`drive()`] and return ρ(t_end).
 ///
 /// Snapshots land exactly on `opts.snapshot_times`; diagnostics are taken at t = 0, after the
 /// first step reaching each multiple of `opts.diagnostics_every` and at t_end. Every step is

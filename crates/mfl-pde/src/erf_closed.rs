@@ -17,8 +17,8 @@
 //! variance s²). Under the squared loss (DESIGN.md §1)
 //!
 //! * U(θ, θ') = A A' U(w, w'),  V(θ) = −E[y σ(x; θ)] = A V₀(w),  V₀(w) = −Σ_t c_t A_t U(w_t, w),
-//! * E[y²] = Σ_{t,t'} c_t c_t' A_t A_t' U(w_t, w_t') + s²,
-//! * R(ρ) = E[y²] − 2∫E[yσ]dρ + ∬U dρ dρ = E[y²] + 2 Σ_j S_j V₀(w_j) + Σ_{j,l} S_j U(w_j, w_l) S_l,
+//! * E\[y²\] = Σ_{t,t'} c_t c_t' A_t A_t' U(w_t, w_t') + s²,
+//! * R(ρ) = E\[y²\] − 2∫E\[yσ\]dρ + ∬U dρ dρ = E\[y²\] + 2 Σ_j S_j V₀(w_j) + Σ_{j,l} S_j U(w_j, w_l) S_l,
 //! * Ψ(a_i, w_j) = a_i g_j + (λ/2)|θ|²,  g_j = V₀(w_j) + Σ_l U(w_j, w_l) S_l,
 //!
 //! where the grid has cells θ = w_j (1D) or θ = (a_i, w_j) (2D, axes (a, w), row-major
@@ -88,8 +88,8 @@ struct Work {
 }
 
 /// The interaction part of the closed form on a grid: the linear map
-/// v ↦ ∫U(θ_m, θ')v(θ')dθ' = a_i Σ_l U(w_j, w_l) S_l[v], S_l[v] = Σ_i a_i v_il|cell| — which is
-/// DΨ[v] (Ψ is affine in ρ under the squared loss). Shared with the linearisation of the rates.
+/// v ↦ ∫U(θ_m, θ')v(θ')dθ' = a_i Σ_l U(w_j, w_l) S_l\[v\], S_l\[v\] = Σ_i a_i v_il|cell| — which is
+/// DΨ\[v\] (Ψ is affine in ρ under the squared loss). Shared with the linearisation of the rates.
 #[derive(Debug)]
 pub struct ErfInteraction {
     /// Amplitudes a_i (just [1] for θ = w).
@@ -129,7 +129,7 @@ impl ErfInteraction {
 }
 
 impl LinearResponse for ErfInteraction {
-    /// out_ij = a_i Σ_l U(w_j, w_l) S_l[v].
+    /// out_ij = a_i Σ_l U(w_j, w_l) S_l\[v\].
     fn apply(&self, v: &[f64], out: &mut [f64]) {
         let nw = self.w.len();
         let mut s = vec![0.0; nw];
@@ -278,7 +278,7 @@ impl ErfClosedForm {
         }
     }
 
-    /// E[y²] of the teacher (+ the label-noise variance).
+    /// E\[y²\] of the teacher (+ the label-noise variance).
     pub fn label_second_moment(&self) -> f64 {
         self.ey2
     }
@@ -365,7 +365,7 @@ impl PotentialField for ErfClosedForm {
         }
     }
 
-    /// R = E[y²] + Σ_j S_j (2V₀(w_j) + h_j), E = ½R + (λ/2)Σ_m ρ_m|cell||θ_m|².
+    /// R = E\[y²\] + Σ_j S_j (2V₀(w_j) + h_j), E = ½R + (λ/2)Σ_m ρ_m|cell||θ_m|².
     fn energy(&self, rho: &[f64]) -> Energy {
         let mut guard = self.work.lock().unwrap_or_else(|e| e.into_inner());
         let Work { s, h } = &mut *guard;

@@ -6,7 +6,7 @@
 //! û[j0, j1] = Σ_{i0,i1} u[i0, i1] e^{−2πi (j0 i0/n0 + j1 i1/n1)},  j0 < n0, j1 ≤ n1/2,
 //!
 //! stored row-major in n0 × (n1/2 + 1) complex numbers (the other half follows from
-//! û[−j] = conj û[j]). [`RealFft2::inverse`] computes Σ_j û[j] e^{+2πi j·i/n} without the 1/N,
+//! û[−j] = conj û\[j\]). [`RealFft2::inverse`] computes Σ_j û\[j\] e^{+2πi j·i/n} without the 1/N,
 //! so `inverse(forward(u)) = N·u`, N = n0·n1.
 //!
 //! Rows are real transforms (realfft); columns are complex transforms (rustfft) on a transposed
@@ -139,7 +139,7 @@ impl RealFft2 {
         }
     }
 
-    /// The unnormalised inverse Σ_j û[j] e^{+2πi j·i/n} of the half spectrum `spec` into `out`.
+    /// The unnormalised inverse Σ_j û\[j\] e^{+2πi j·i/n} of the half spectrum `spec` into `out`.
     /// `spec` is used as scratch (its contents are destroyed). The imaginary parts of the
     /// self-conjugate bins (j1 = 0 and, for even n1, j1 = n1/2 after the column transforms) are
     /// discarded, i.e. the real part of the inverse is returned.

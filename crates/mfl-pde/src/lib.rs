@@ -21,11 +21,13 @@
 //! * [`decay`] — the measured exponential rate of F(ρ_t) − F* with its window and interval;
 //! * [`diagnostics`] — mass, risk, free energy, entropy, moments, dissipation, Gibbs residual;
 //! * [`driver`] — the time loop, blow-up detection and the [`driver::Observer`] interface;
-//! * [`histogram`] — particles binned to a grid density;
-//! * [`stationary`] — stationary states e^{−Ψ(·;ρ)/T}/Z by Anderson-accelerated fixed-point
+//! * [`mod@histogram`] — particles binned to a grid density;
+//! * [`mod@stationary`] — stationary states e^{−Ψ(·;ρ)/T}/Z by Anderson-accelerated fixed-point
 //!   iteration, temperature continuation, and the slowest mode of the linearised scheme.
 //!
 //! Nothing here knows about files, configurations or terminals.
+
+#![warn(missing_docs)]
 
 pub mod convolution;
 pub mod decay;

@@ -19,11 +19,11 @@ pub struct Energy {
     pub energy: f64,
 }
 
-/// A linear map v ↦ DΨ[v] on the cells (v, out of length M), for potentials whose
+/// A linear map v ↦ DΨ\[v\] on the cells (v, out of length M), for potentials whose
 /// ρ-dependence is known in closed form; the linearisation of the stationary rates uses it
 /// instead of the data ([`crate::stationary::Linearisation::with_response`]).
 pub trait LinearResponse: Send + Sync + std::fmt::Debug {
-    /// DΨ[v] into `out`.
+    /// DΨ\[v\] into `out`.
     fn apply(&self, v: &[f64], out: &mut [f64]);
 }
 

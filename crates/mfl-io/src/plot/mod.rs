@@ -34,6 +34,7 @@ use thiserror::Error;
 pub struct PlotError(pub String);
 
 impl PlotError {
+    /// An error with this message.
     pub fn new(msg: impl Into<String>) -> Self {
         PlotError(msg.into())
     }
@@ -58,10 +59,15 @@ pub struct PlotOptions {
 /// The figure kinds, with their file names in the output directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Figure {
+    /// `density.png`: ρ at the snapshot times.
     Density,
+    /// `energy.png`: F, R and the entropy over time (and the decay fit).
     Energy,
+    /// `particles.png`: R_N(t) per seed and its mean, against R(ρ_t).
     Particles,
+    /// `gap.png`: |gap| against N with the fitted slope.
     Gap,
+    /// `stationary.png`: the stationary states of each temperature.
     Stationary,
 }
 

@@ -11,9 +11,13 @@ pub const GIBBS_CONVERGED: f64 = 1e-5;
 
 /// One output file.
 pub struct Run {
+    /// The file.
     pub path: PathBuf,
+    /// The `mfl` command that wrote it (root attribute `command`).
     pub command: String,
+    /// Its `status` attribute (`running`, `complete`, `failed: …`).
     pub status: String,
+    /// The stored config as an untyped table (any version).
     pub config: toml::Table,
     /// The stored config read back into the same types the run was built from (None for a
     /// file whose config does not parse, e.g. one written by another version).

@@ -28,7 +28,7 @@ pub struct StationaryPoint {
 /// Stationary states at each temperature of `temperatures` in turn (the first started from
 /// `psi0`, each later one from the previous state's Ψ iterate). `mf` is the problem behind
 /// `field` for the rates' DΨ (None for a fixed potential; unused when the field has a
-/// closed-form [`PotentialField::linear_response`]); `rates` asks for [`slowest_mode`].
+/// closed-form [`PotentialField::linear_response`]); `rates` asks for [`super::slowest_mode`].
 /// The Lanczos iteration at each temperature starts from the previous temperature's mode.
 /// `each` sees every point as soon as it is computed (an `Err` stops the continuation with
 /// [`PdeError::Observer`]). The continuation stops after the first state that does not

@@ -5,27 +5,27 @@
 //! d = Ψ_R − Ψ_L, A(a) = a/expm1(a/T) ([`crate::flux`]). At a Gibbs state ρ*_m ∝ e^{−Ψ*_m/T} the
 //! two face terms agree, a_f := A(d)ρ*_L = A(−d)ρ*_R, and since B'(z) + B'(−z)e^{−z} = −B(z)
 //! (B(z) = z/(e^z − 1)) the flux sensitivity is ∂(h²J)/∂d = A'(d)ρ*_L + A'(−d)ρ*_R = −a_f/T.
-//! So a perturbation v of ρ* (with δΨ = DΨ[v]) moves the face flux by
+//! So a perturbation v of ρ* (with δΨ = DΨ\[v\]) moves the face flux by
 //!
 //! h² δJ = A(d)v_L − A(−d)v_R − (a_f/T)(δΨ_R − δΨ_L) = (a_f/T)(μ_L − μ_R),  μ = H v,
 //!
-//! H v = T v/ρ* + DΨ[v]  (the Hessian of the discrete free energy F_h = E + T Σρ log ρ |cell|,
+//! H v = T v/ρ* + DΨ\[v\]  (the Hessian of the discrete free energy F_h = E + T Σρ log ρ |cell|,
 //! per |cell|), and the linearised scheme is
 //!
 //! dv/dt = L v = −K H v,  (Kμ)_L += c_f(μ_L − μ_R), (Kμ)_R −= c_f(μ_L − μ_R),  c_f = a_f/(T h²),
 //!
 //! with K symmetric positive semi-definite (its kernel: constants) and H symmetric positive
-//! definite whenever DΨ is positive semi-definite (squared loss: DΨ[v](θ) = ∫U(θ, θ')v(θ')dθ',
+//! definite whenever DΨ is positive semi-definite (squared loss: DΨ\[v\](θ) = ∫U(θ, θ')v(θ')dθ',
 //! U a Gram kernel; logistic: curvature weights ≥ 0). L is therefore self-adjoint in
 //! ⟨u, v⟩_H = uᵀHv, with real eigenvalues −κ ≤ 0; κ = 0 only for the mass direction.
 //!
-//! DΨ[v]_m = Σ_k c_k δf_k σ(x_k; θ_m), δf_k = Σ_n v_n|cell| σ(x_k; θ_n), c_k = ½w_k ∂²ℓ(y_k, f_k)
+//! DΨ\[v\]_m = Σ_k c_k δf_k σ(x_k; θ_m), δf_k = Σ_n v_n|cell| σ(x_k; θ_n), c_k = ½w_k ∂²ℓ(y_k, f_k)
 //! at ρ*: two O(M·K) passes of [`MeanField::network_into`] and
 //! [`MeanField::potential_of_residual_into`] (λ set to 0: the (λ/2)|θ|² part of Ψ does not depend
 //! on ρ) — U is never formed. For a fixed potential DΨ = 0.
 //!
 //! A field with a closed-form interaction (`PotentialField::linear_response`, e.g. the erf
-//! network of [`crate::erf_closed`]) supplies DΨ[v] itself ([`Linearisation::with_response`]).
+//! network of [`crate::erf_closed`]) supplies DΨ\[v\] itself ([`Linearisation::with_response`]).
 //!
 //! a_f is taken as the mean of its two expressions, so K is symmetric to the last bit; at a state
 //! with Gibbs residual r the operator differs from the exact Jacobian of the scheme by O(r).
@@ -147,8 +147,8 @@ impl Linearisation {
         })
     }
 
-    /// The linearisation at ρ* with potential Ψ* on `grid` at T > 0, with DΨ[v] given in
-    /// closed form by `response` (squared loss: DΨ[v] = ∫U(·, θ')v(θ')dθ', e.g. from
+    /// The linearisation at ρ* with potential Ψ* on `grid` at T > 0, with DΨ\[v\] given in
+    /// closed form by `response` (squared loss: DΨ\[v\] = ∫U(·, θ')v(θ')dθ', e.g. from
     /// [`crate::PotentialField::linear_response`]) instead of through the data.
     pub fn with_response(
         grid: &Grid,
@@ -177,7 +177,7 @@ impl Linearisation {
         &self.rho
     }
 
-    /// DΨ[v] into `out` (zeros for a fixed potential).
+    /// DΨ\[v\] into `out` (zeros for a fixed potential).
     pub fn potential_response(&self, v: &[f64], out: &mut [f64]) {
         match &self.response {
             None => out.iter_mut().for_each(|o| *o = 0.0),
@@ -199,7 +199,7 @@ impl Linearisation {
         }
     }
 
-    /// H v = T v/ρ* + DΨ[v] into `out` (v/ρ* := 0 where ρ* = 0).
+    /// H v = T v/ρ* + DΨ\[v\] into `out` (v/ρ* := 0 where ρ* = 0).
     pub fn hessian(&self, v: &[f64], out: &mut [f64]) {
         self.potential_response(v, out);
         let t = self.temperature;
