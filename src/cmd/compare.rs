@@ -4,8 +4,8 @@
 use super::{output_path, resolved_config, CmdResult};
 use crate::progress::Progress;
 use mfl_compare::{
-    error_budget, exact_step_bias, gap_sweep_with, pde_richardson, time_step_bias, BudgetRow,
-    Control, GapTable, SweepOptions,
+    error_budget, exact_step_bias, pde_richardson, time_step_bias, BudgetRow, Control, GapTable,
+    Sweep, SweepOptions,
 };
 use mfl_io::config::{ControlKind, LossKind, ScheduleKind};
 use mfl_io::h5::OutputFile;
@@ -125,22 +125,22 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
     };
     let result = (|| -> Result<(GapTable, Option<Vec<BudgetRow>>), Error> {
         let mut writer = SolveWriter::new(&mut file, &pde.problem.grid);
-        let table = gap_sweep_with(
+        let table = Sweep::new(
             &pde.problem,
             pde.rho0.clone(),
             &pde.opts,
             &by_n[0].problem,
             |n| by_n[cs.ns.iter().position(|&m| m == n).expect("listed N")].clone(),
-            &cs.ns,
-            &cs.seeds,
-            &cs.times,
-            &mut writer,
-            &SweepOptions {
-                control,
-                distances: cs.cmp.distances,
-                progress: Some(&tick),
-            },
-        )?;
+        )
+        .ns(&cs.ns)
+        .seeds(&cs.seeds)
+        .times(&cs.times)
+        .options(SweepOptions {
+            control,
+            distances: cs.cmp.distances,
+            progress: Some(&tick),
+        })
+        .run(&mut writer)?;
         let budget = match &budget_setup {
             Some((fine, half)) => {
                 let pe = pde_richardson(&table, &fine.problem, fine.rho0.clone(), &fine.opts)?;

@@ -47,6 +47,6 @@ pub use stats::{
 };
 pub use sweep::{
     adjoint_nodes, gap_sweep, gap_sweep_with, jackknife_slope_fit, pde_risk_at, pde_trace,
-    AdjointCv, AdjointPart, Control, ControlVariate, GapRow, GapTable, PdeTrace, SweepOptions,
-    ADJOINT_MEMORY,
+    AdjointCv, AdjointPart, Control, ControlVariate, GapRow, GapTable, PdeTrace, Sweep,
+    SweepOptions, ADJOINT_MEMORY,
 };
