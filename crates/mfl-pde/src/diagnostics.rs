@@ -38,7 +38,8 @@ pub struct Diagnostics {
     pub gibbs_residual: f64,
 }
 
-/// All [`Diagnostics`] of `rho` (one evaluation of Ψ and one of E).
+/// All [`Diagnostics`] of `rho` (one evaluation of Ψ and E together,
+/// [`PotentialField::potential_energy`]).
 #[allow(clippy::too_many_arguments)]
 pub fn diagnose(
     grid: &Grid,
@@ -49,11 +50,27 @@ pub fn diagnose(
     dt: f64,
     step: u64,
 ) -> Diagnostics {
+    let mut psi = vec![0.0; rho.len()];
+    diagnose_into(grid, field, rho, temperature, t, dt, step, &mut psi)
+}
+
+/// [`diagnose`], leaving Ψ(·; ρ) in `psi` (length M) for the caller to reuse — the driver hands
+/// it to the next step, whose first stage needs exactly this Ψ.
+#[allow(clippy::too_many_arguments)]
+pub fn diagnose_into(
+    grid: &Grid,
+    field: &dyn PotentialField,
+    rho: &[f64],
+    temperature: f64,
+    t: f64,
+    dt: f64,
+    step: u64,
+    psi: &mut [f64],
+) -> Diagnostics {
     let vol = grid.cell_volume();
     let layout = Layout::new(grid);
-    let mut psi = vec![0.0; rho.len()];
-    field.potential(rho, &mut psi);
-    let e = field.energy(rho);
+    let e = field.potential_energy(rho, psi);
+    let psi: &[f64] = psi;
     let centres = grid.centres();
     let w: Array1<f64> = rho.iter().map(|r| r * vol).collect();
     let mu = Measure::new(centres.view(), w.view());

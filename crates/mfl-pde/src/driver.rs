@@ -1,7 +1,7 @@
 //! The time loop: a data-only [`FvProblem`], a [`StepperChoice`], and [`Observer`]s that see
 //! the run on a schedule (DESIGN.md §7).
 
-use crate::diagnostics::{diagnose, Diagnostics};
+use crate::diagnostics::{diagnose_into, Diagnostics};
 use crate::error::PdeError;
 use crate::potential::PotentialField;
 use crate::spectral::{PositivityFilter, SpectralEtdrk4};
@@ -196,6 +196,8 @@ pub struct FvRun<'p> {
     mass0: f64,
     dt_min: f64,
     allows_negative: bool,
+    /// Ψ(·; ρ) at the current ρ when the diagnostics computed it (handed to the next step).
+    psi: std::cell::RefCell<Option<Vec<f64>>>,
 }
 
 impl<'p> FvRun<'p> {
@@ -235,6 +237,7 @@ impl<'p> FvRun<'p> {
             last_dt: 0.0,
             mass0,
             dt_min,
+            psi: std::cell::RefCell::new(None),
         })
     }
 
@@ -264,9 +267,11 @@ impl<'p> FvRun<'p> {
     }
 
     /// R, F, entropy, mass, moments, dissipation, Gibbs residual of ρ(t).
+    /// (Ψ(·; ρ) is kept for the next step, which then does not evaluate it again.)
     pub fn diagnose(&self) -> Diagnostics {
         let p = self.problem;
-        diagnose(
+        let mut psi = vec![0.0; self.rho.len()];
+        let d = diagnose_into(
             &p.grid,
             p.field.as_ref(),
             &self.rho,
@@ -274,7 +279,10 @@ impl<'p> FvRun<'p> {
             self.t,
             self.last_dt,
             self.steps,
-        )
+            &mut psi,
+        );
+        *self.psi.borrow_mut() = Some(psi);
+        d
     }
 
     fn blow(&self, what: String) -> PdeError {
@@ -297,9 +305,10 @@ impl TimeStepper for FvRun<'_> {
         let field = self.problem.field.as_ref();
         let (t, step) = (self.t, self.steps);
         let dt_max = until - t;
+        let psi = self.psi.get_mut().take();
         let dt = self
             .stepper
-            .step(field, &mut self.rho, dt_max)
+            .step_from(field, &mut self.rho, dt_max, psi.as_deref())
             .map_err(|e| match e {
                 PdeError::Invalid { what, why } => PdeError::BlowUp {
                     step: step + 1,

@@ -45,7 +45,7 @@ pub mod stepper;
 
 pub use convolution::{mean_field_potential, ConvolutionPotential, Interaction};
 pub use decay::{fit_decay, DecayFit};
-pub use diagnostics::{diagnose, Diagnostics};
+pub use diagnostics::{diagnose, diagnose_into, Diagnostics};
 pub use driver::{
     first_step, solve, FvProblem, FvRun, NoObserver, Observer, Recorder, RunOptions, StepperChoice,
 };

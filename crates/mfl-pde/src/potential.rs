@@ -35,6 +35,13 @@ pub trait PotentialField: Send + Sync {
     fn potential(&self, rho: &[f64], out: &mut [f64]);
     /// E(ρ) (and R(ρ) when defined).
     fn energy(&self, rho: &[f64]) -> Energy;
+    /// Ψ(·; ρ) into `out` and E(ρ) together — the same numbers as [`PotentialField::potential`]
+    /// and [`PotentialField::energy`]; fields that evaluate the network f_ρ for both override it
+    /// to evaluate it once.
+    fn potential_energy(&self, rho: &[f64], out: &mut [f64]) -> Energy {
+        self.potential(rho, out);
+        self.energy(rho)
+    }
     /// The network outputs f_k = Σ_m ρ_m|cell| σ(x_k; θ_m) on the problem's data, for
     /// learning problems (None for a fixed potential).
     fn network(&self, _rho: &[f64]) -> Option<Vec<f64>> {
@@ -292,10 +299,47 @@ impl PotentialField for MeanFieldPotential {
     fn potential(&self, rho: &[f64], out: &mut [f64]) {
         let mut guard = self.buf.lock().unwrap_or_else(|e| e.into_inner());
         let b = &mut *guard;
+        self.network_into_buffers(rho, b);
+        self.potential_of_network(b, out);
+    }
+
+    fn potential_energy(&self, rho: &[f64], out: &mut [f64]) -> Energy {
+        let mut guard = self.buf.lock().unwrap_or_else(|e| e.into_inner());
+        let b = &mut *guard;
+        self.network_into_buffers(rho, b);
+        self.potential_of_network(b, out);
+        self.energy_of_network(b, rho)
+    }
+
+    fn network(&self, rho: &[f64]) -> Option<Vec<f64>> {
+        let mut guard = self.buf.lock().unwrap_or_else(|e| e.into_inner());
+        let b = &mut *guard;
+        self.network_into_buffers(rho, b);
+        Some(b.f.clone())
+    }
+
+    fn energy(&self, rho: &[f64]) -> Energy {
+        let mut guard = self.buf.lock().unwrap_or_else(|e| e.into_inner());
+        let b = &mut *guard;
+        self.network_into_buffers(rho, b);
+        self.energy_of_network(b, rho)
+    }
+}
+
+impl MeanFieldPotential {
+    /// f_k of ρ into `b.f` (factorised or general path).
+    fn network_into_buffers(&self, rho: &[f64], b: &mut Buffers) {
+        match &self.fact {
+            Some(fa) => self.network_factorised(fa, rho, b),
+            None => self.network_general(rho, b),
+        }
+    }
+
+    /// Ψ(θ_m) = Σ_k r_k σ(x_k; θ_m) + (λ/2)|θ_m|² from the network in `b.f`.
+    fn potential_of_network(&self, b: &mut Buffers, out: &mut [f64]) {
         let lambda = self.mf.lambda;
         match &self.fact {
             Some(fa) => {
-                self.network_factorised(fa, rho, b);
                 self.mf.residual_into(&b.f, &mut b.r);
                 let k = b.r.len();
                 for (j, gj) in b.g.iter_mut().enumerate() {
@@ -314,7 +358,6 @@ impl PotentialField for MeanFieldPotential {
                 }
             }
             None => {
-                self.network_general(rho, b);
                 self.mf.residual_into(&b.f, &mut b.r);
                 self.mf
                     .potential_of_residual_into(&b.r, self.centres.view(), out);
@@ -322,23 +365,8 @@ impl PotentialField for MeanFieldPotential {
         }
     }
 
-    fn network(&self, rho: &[f64]) -> Option<Vec<f64>> {
-        let mut guard = self.buf.lock().unwrap_or_else(|e| e.into_inner());
-        let b = &mut *guard;
-        match &self.fact {
-            Some(fa) => self.network_factorised(fa, rho, b),
-            None => self.network_general(rho, b),
-        }
-        Some(b.f.clone())
-    }
-
-    fn energy(&self, rho: &[f64]) -> Energy {
-        let mut guard = self.buf.lock().unwrap_or_else(|e| e.into_inner());
-        let b = &mut *guard;
-        match &self.fact {
-            Some(fa) => self.network_factorised(fa, rho, b),
-            None => self.network_general(rho, b),
-        }
+    /// E(ρ) = ½R(ρ) + (λ/2)∫|θ|²dρ from the network in `b.f`.
+    fn energy_of_network(&self, b: &Buffers, rho: &[f64]) -> Energy {
         let risk = self.mf.risk_of_network(&b.f);
         let second: f64 = self
             .centres

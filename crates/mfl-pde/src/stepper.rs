@@ -21,6 +21,21 @@ pub trait Stepper {
         dt_max: f64,
     ) -> Result<f64, PdeError>;
 
+    /// [`Stepper::step`] when Ψ(·; ρ) at the current ρ is already known (`psi`, e.g. from the
+    /// diagnostics just taken): schemes whose first stage evaluates exactly this Ψ use it
+    /// instead of evaluating it again — same numbers, one evaluation fewer. By default `psi` is
+    /// ignored.
+    fn step_from(
+        &mut self,
+        field: &dyn PotentialField,
+        rho: &mut [f64],
+        dt_max: f64,
+        psi: Option<&[f64]>,
+    ) -> Result<f64, PdeError> {
+        let _ = psi;
+        self.step(field, rho, dt_max)
+    }
+
     /// Whether the scheme may produce (small) negative densities, so that the driver records
     /// min ρ instead of treating a negative value as a blow-up (false for the FV schemes).
     fn allows_negative(&self) -> bool {
@@ -93,11 +108,27 @@ impl Stepper for ExplicitSsprk3 {
         rho: &mut [f64],
         dt_max: f64,
     ) -> Result<f64, PdeError> {
+        self.step_from(field, rho, dt_max, None)
+    }
+
+    fn step_from(
+        &mut self,
+        field: &dyn PotentialField,
+        rho: &mut [f64],
+        dt_max: f64,
+        psi0: Option<&[f64]>,
+    ) -> Result<f64, PdeError> {
         let mut k0 = std::mem::take(&mut self.k0);
         let mut k = std::mem::take(&mut self.k);
         let mut u1 = std::mem::take(&mut self.u1);
         let mut u2 = std::mem::take(&mut self.u2);
-        let rate0 = self.stage(field, rho, &mut k0);
+        let rate0 = match psi0 {
+            Some(p) if p.len() == self.psi.len() => {
+                self.psi.copy_from_slice(p);
+                self.kernel.rhs_rate(&self.psi, rho, &mut k0)
+            }
+            _ => self.stage(field, rho, &mut k0),
+        };
         let mut dt = if rate0 > 0.0 {
             (self.cfl / rate0).min(dt_max)
         } else {
@@ -227,9 +258,22 @@ impl Stepper for ImplicitSg {
         rho: &mut [f64],
         dt_max: f64,
     ) -> Result<f64, PdeError> {
+        self.step_from(field, rho, dt_max, None)
+    }
+
+    fn step_from(
+        &mut self,
+        field: &dyn PotentialField,
+        rho: &mut [f64],
+        dt_max: f64,
+        psi0: Option<&[f64]>,
+    ) -> Result<f64, PdeError> {
         let dt = self.dt.min(dt_max);
         let mut psi = std::mem::take(&mut self.psi);
-        field.potential(rho, &mut psi);
+        match psi0 {
+            Some(p) if p.len() == psi.len() => psi.copy_from_slice(p),
+            _ => field.potential(rho, &mut psi),
+        }
         let lay = self.layout.clone();
         let [n0, n1] = lay.n;
         if lay.dim == 1 {
