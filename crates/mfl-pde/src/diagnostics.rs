@@ -102,7 +102,7 @@ pub fn diagnose_into(
         energy: e.energy,
         mean: mu.mean(),
         cov: mu.covariance(),
-        dissipation: dissipation(&layout, temperature, &psi, rho),
+        dissipation: dissipation(&layout, temperature, psi, rho),
         gibbs_residual,
     }
 }

@@ -92,7 +92,7 @@ impl PotentialField for Poison {
     }
     fn potential(&self, _rho: &[f64], out: &mut [f64]) {
         let k = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let v = if k >= 10 { f64::NAN } else { 0.0 };
+        let v = if k >= 9 { f64::NAN } else { 0.0 };
         out.iter_mut().for_each(|o| *o = v);
     }
     fn energy(&self, _rho: &[f64]) -> Energy {
@@ -115,7 +115,8 @@ fn blow_up_names_step_and_time() {
         dt_min: 0.0,
     };
     let e = solve(&p, rho0(&grid), &opts, &mut Recorder::default()).unwrap_err();
-    // evaluations: diagnostics at t = 0 (1), then one per implicit step: the 10th step is bad
+    // evaluations: diagnostics at t = 0 (the first step reuses its Ψ), then one per implicit
+    // step from the second on: evaluation 9 (0-based) is the 10th step's, and it is bad
     match &e {
         PdeError::BlowUp { step, t, .. } => {
             assert_eq!(*step, 10);
