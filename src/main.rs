@@ -29,7 +29,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            match mfl::signals::received() {
+                // 130 after SIGINT, 143 after SIGTERM, as a shell reports a signalled process
+                Some(sig) => ExitCode::from((128 + sig).clamp(0, 255) as u8),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }
