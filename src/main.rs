@@ -12,10 +12,16 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let args = mfl::cli::Cli::parse();
-    if let Some(n) = args.threads {
+    if let Some(mut n) = args.threads {
         if n == 0 {
             eprintln!("error: --threads must be at least 1");
             return ExitCode::from(2);
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        if n > cores {
+            // more threads than cores only adds overhead (results are the same bits for any N)
+            eprintln!("warning: --threads {n} is more than the {cores} cores; using {cores}");
+            n = cores;
         }
         if let Err(e) = rayon::ThreadPoolBuilder::new()
             .num_threads(n)

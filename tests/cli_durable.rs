@@ -342,3 +342,100 @@ fn diverging_particles_fail_with_the_step_not_complete() {
     let status = read_attr(&out, "/", "status").unwrap();
     assert!(status.starts_with("failed: seed 0"), "{status}");
 }
+
+#[test]
+fn bad_input_gets_one_line_naming_the_key_file_or_override() {
+    let dir = scratch("bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("c.toml");
+    let text = std::fs::read_to_string(example("quickstart_1d.toml")).unwrap();
+    std::fs::write(&cfg, text).unwrap();
+    // a first data row with one bad cell is an error naming line 1, not a header
+    std::fs::write(dir.join("bad_first.csv"), "0.5,x1\n1.0,0.2\n").unwrap();
+    // a comment before the header is fine
+    std::fs::write(
+        dir.join("comment.csv"),
+        "# source: me\nx,y\n0.5,0.1\n1.0,0.2\n",
+    )
+    .unwrap();
+    let csv = |f: &str| {
+        vec![
+            "--set".to_string(),
+            "data.kind=\"csv\"".into(),
+            "--set".into(),
+            format!("data.path=\"{f}\""),
+        ]
+    };
+    let cases: Vec<(Vec<String>, Option<&str>)> = vec![
+        (csv("bad_first.csv"), Some("bad_first.csv', line 1")),
+        (csv("comment.csv"), None),
+        (
+            vec!["--set".into(), "grid.cells=[1,2".into()],
+            Some("error: --set grid.cells=[1,2: `[1,2` is not a valid TOML value"),
+        ),
+        (
+            vec!["--set".into(), "solver.t_end=\"abc\"".into()],
+            Some("error: --set solver.t_end=\"abc\": "),
+        ),
+        (
+            vec!["--set".into(), "output.times=[0.0, 2.0, 1.0]".into()],
+            Some("`output.times`: must be strictly increasing, but 2 is followed by 1"),
+        ),
+    ];
+    for (args, needle) in cases {
+        let o = mfl().arg("check").arg(&cfg).args(&args).output().unwrap();
+        let err = stderr(&o);
+        match needle {
+            None => assert!(o.status.success(), "{args:?}: {err}"),
+            Some(n) => {
+                assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+                assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+                assert!(err.contains(n), "{args:?}: {err}");
+            }
+        }
+    }
+    // the config file itself is still blamed for its own errors
+    std::fs::write(dir.join("typo.toml"), "[problem]\ntemperature = \"hot\"\n").unwrap();
+    let o = mfl()
+        .arg("check")
+        .arg(dir.join("typo.toml"))
+        .output()
+        .unwrap();
+    assert!(stderr(&o).contains("typo.toml"), "{}", stderr(&o));
+    // absurd --threads: warned and capped, and the run still works
+    let o = mfl()
+        .args(["--threads", "100000", "check"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: --threads 100000"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_plot_that_fails_leaves_no_empty_folder() {
+    // an mfl-looking file whose /density has no grid: planned, then the figure fails
+    let f = scratch("foreign.h5");
+    let out = mfl::io::h5::OutputFile::create(&f, "solve", "").unwrap();
+    out.write_array(
+        "/density",
+        ndarray::Array2::<f64>::zeros((2, 3)).view().into_dyn(),
+    )
+    .unwrap();
+    out.finish("complete").unwrap();
+    drop(out);
+    let dir = scratch("foreign_plots");
+    let o = mfl()
+        .args(["plot", "--quiet"])
+        .arg(&f)
+        .arg("-o")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!dir.exists(), "{} was left behind", dir.display());
+}

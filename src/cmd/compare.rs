@@ -1,7 +1,7 @@
 //! `mfl compare CONFIG [-o OUT.h5]`: the N-sweep of the gap R_N − R(ρ_t), its error budget and
 //! the slope of log|gap| against log N, written under /compare and printed as a table.
 
-use super::{create_output, output_path, CmdResult};
+use super::{create_output, fail_output, output_path, CmdResult};
 use crate::progress::Progress;
 use mfl_compare::{
     error_budget, exact_step_bias, gap_sweep_with, pde_richardson, time_step_bias, BudgetRow,
@@ -192,10 +192,6 @@ pub fn run(
             }
             Ok(())
         }
-        Err(e) => {
-            let msg = e.to_string();
-            let _ = file.finish(&format!("failed: {msg}"));
-            Err(msg.into())
-        }
+        Err(e) => Err(fail_output(file, &e.to_string()).into()),
     }
 }
