@@ -631,7 +631,7 @@ impl<'a> ParticleSystem<'a> {
         self.steps += 1;
         // 3. blow-up check (sequential: the first bad particle): non-finite, or a coordinate
         // beyond THETA_BOUND (a diverging run, long before it overflows)
-        if let Some(p) = th.iter().position(|v| !(v.abs() <= THETA_BOUND)) {
+        if let Some(p) = th.iter().position(|v| v.is_nan() || v.abs() > THETA_BOUND) {
             let (particle, value) = (p / dd.max(1), th[p]);
             return Err(if value.is_finite() {
                 ParticleError::Diverged {

@@ -351,7 +351,7 @@ impl TimeStepper for FvRun<'_> {
         }
         if let Some(f0) = self.free_energy {
             let f1 = free_energy(self.problem, &self.rho);
-            if !(f1 - f0 <= FREE_ENERGY_RISE_TOL * (1.0 + f0.abs())) {
+            if f1.is_nan() || f1 - f0 > FREE_ENERGY_RISE_TOL * (1.0 + f0.abs()) {
                 return Err(self.blow(format!(
                     "the free energy rose from {f0} to {f1} over a step of dt = {dt} (the \
                      linearly implicit step decreases F only when dt is small against the \
