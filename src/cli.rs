@@ -24,6 +24,9 @@ pub struct Cli {
     /// Override a config key: `--set section.key=value` (a TOML value; repeatable).
     #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
+    /// Replace an existing output file (refused otherwise; never one another run is writing).
+    #[arg(long, global = true)]
+    pub force: bool,
     /// No progress bar.
     #[arg(long, short, global = true)]
     pub quiet: bool,

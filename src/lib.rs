@@ -16,6 +16,7 @@ pub mod cli;
 pub mod cmd;
 pub mod compare_report;
 pub mod progress;
+pub mod signals;
 
 pub use mfl_compare as compare;
 pub use mfl_core as core;

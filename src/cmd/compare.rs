@@ -1,14 +1,13 @@
 //! `mfl compare CONFIG [-o OUT.h5]`: the N-sweep of the gap R_N − R(ρ_t), its error budget and
 //! the slope of log|gap| against log N, written under /compare and printed as a table.
 
-use super::{output_path, resolved_config, CmdResult};
+use super::{create_output, fail_output, output_path, CmdResult};
 use crate::progress::Progress;
 use mfl_compare::{
     error_budget, exact_step_bias, pde_richardson, time_step_bias, BudgetRow, Control, GapTable,
     Sweep, SweepOptions,
 };
 use mfl_io::config::{ControlKind, LossKind, ScheduleKind};
-use mfl_io::h5::OutputFile;
 use mfl_io::record::{write_grid, SolveWriter};
 use mfl_io::scenario::compare::dynamics;
 use mfl_io::scenario::Error;
@@ -20,7 +19,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// `mfl compare CONFIG`: the PDE, the particles for every N, the gap table, fits and budget.
-pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> CmdResult {
+pub fn run(
+    path: &Path,
+    sets: &[String],
+    out: Option<&Path>,
+    force: bool,
+    quiet: bool,
+) -> CmdResult {
     let sc = Scenario::load(path, sets, Job::Compare)?;
     let cfg = &sc.config;
     let cs = sc
@@ -112,7 +117,7 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
     };
 
     let out_path = output_path(path, out);
-    let mut file = OutputFile::create(&out_path, "compare", &resolved_config(cfg))?;
+    let mut file = create_output(&sc, path, &out_path, "compare", force)?;
     write_grid(&file, &pde.problem.grid)?;
     let rerun = matches!(&budget_setup, Some((_, Some(_))));
     let runs = cs.ns.len() * cs.seeds.len() + if rerun { cs.seeds.len() } else { 0 };
@@ -188,10 +193,6 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
             }
             Ok(())
         }
-        Err(e) => {
-            let msg = e.to_string();
-            let _ = file.finish(&format!("failed: {msg}"));
-            Err(msg.into())
-        }
+        Err(e) => Err(fail_output(file, &e.to_string()).into()),
     }
 }

@@ -9,6 +9,7 @@ pub mod solve;
 pub mod stationary;
 
 use crate::cli::{Cli, Command};
+use mfl_io::h5::{Existing, OutputFile};
 use std::path::{Path, PathBuf};
 
 /// The error every command returns: one line, printed as `error: …`, exit status 1.
@@ -18,9 +19,13 @@ pub type CmdResult = Result<(), Box<dyn std::error::Error>>;
 pub fn run(args: &Cli) -> CmdResult {
     match &args.command {
         Command::Check { config } => check::run(config, &args.sets),
-        Command::Compare { config, output } => {
-            compare::run(config, &args.sets, output.as_deref(), args.quiet)
-        }
+        Command::Compare { config, output } => compare::run(
+            config,
+            &args.sets,
+            output.as_deref(),
+            args.force,
+            args.quiet,
+        ),
         Command::Inspect { file, config } => inspect::run(file, *config),
         Command::Plot {
             files,
@@ -36,16 +41,25 @@ pub fn run(args: &Cli) -> CmdResult {
             config,
             &args.sets,
             output.as_deref(),
+            args.force,
             *n,
             *seeds,
             args.quiet,
         ),
-        Command::Solve { config, output } => {
-            solve::run(config, &args.sets, output.as_deref(), args.quiet)
-        }
-        Command::Stationary { config, output } => {
-            stationary::run(config, &args.sets, output.as_deref(), args.quiet)
-        }
+        Command::Solve { config, output } => solve::run(
+            config,
+            &args.sets,
+            output.as_deref(),
+            args.force,
+            args.quiet,
+        ),
+        Command::Stationary { config, output } => stationary::run(
+            config,
+            &args.sets,
+            output.as_deref(),
+            args.force,
+            args.quiet,
+        ),
     }
 }
 
@@ -59,6 +73,91 @@ pub fn output_path(config: &Path, out: Option<&Path>) -> PathBuf {
                 .file_stem()
                 .map_or("mfl".into(), |s| s.to_string_lossy())
         )),
+    }
+}
+
+/// Create the output of a run: refused when it is the config file or a data file the config
+/// reads (`data.path`, `init.file`), and when it exists without `--force`; the exclusive lock is
+/// taken before anything is truncated ([`OutputFile::create_with`]).
+pub fn create_output(
+    sc: &mfl_io::Scenario,
+    config: &Path,
+    out: &Path,
+    command: &str,
+    force: bool,
+) -> Result<OutputFile, Box<dyn std::error::Error>> {
+    let mut inputs: Vec<(String, PathBuf)> = vec![("the config file".into(), config.into())];
+    if let Some(p) = &sc.config.data.path {
+        inputs.push(("the data file of data.path".into(), sc.base.join(p)));
+    }
+    if let Some(p) = sc.config.init.as_ref().and_then(|i| i.file.as_ref()) {
+        inputs.push(("the file of init.file".into(), sc.base.join(p)));
+    }
+    for (what, p) in &inputs {
+        if same_file(out, p) {
+            return Err(format!(
+                "refusing to write the output {} over {what}; choose another -o",
+                out.display()
+            )
+            .into());
+        }
+    }
+    let existing = if force {
+        Existing::Replace
+    } else {
+        Existing::Refuse
+    };
+    Ok(OutputFile::create_with(
+        out,
+        command,
+        &resolved_config(&sc.config),
+        existing,
+    )?)
+}
+
+/// Mark a failed run's output `status = failed: msg`, close it, and check that it reads back
+/// so; returns the one-line message to report, which says what the file holds only when that
+/// was verified.
+pub fn fail_output(file: OutputFile, msg: &str) -> String {
+    let path = file.path().to_path_buf();
+    let status = format!("failed: {msg}");
+    let marked = file.finish(&status);
+    drop(file);
+    let back = mfl_io::h5::read_attr(&path, "/", "status");
+    match (marked, back) {
+        (Ok(()), Ok(s)) if s == status => format!(
+            "{msg} ({} keeps what was written before, with status = failed)",
+            path.display()
+        ),
+        (Err(e), _) => format!(
+            "{msg}; {} could not be marked failed ({e}): do not trust it",
+            path.display()
+        ),
+        (_, Err(e)) => format!(
+            "{msg}; {} does not read back ({e}): do not trust it",
+            path.display()
+        ),
+        (_, Ok(s)) => format!(
+            "{msg}; {} reads back with status = {s}: do not trust it",
+            path.display()
+        ),
+    }
+}
+
+/// Whether `a` and `b` name the same existing file (same device and inode on Unix).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        ma.dev() == mb.dev() && ma.ino() == mb.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (ma, mb);
+        matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
     }
 }
 

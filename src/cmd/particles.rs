@@ -1,9 +1,8 @@
 //! `mfl particles CONFIG [-o OUT.h5] [--n N] [--seeds S]`: the N-neuron network under noisy SGD.
 
-use super::{output_path, resolved_config, CmdResult};
+use super::{create_output, fail_output, output_path, CmdResult};
 use crate::progress::Progress;
-use mfl_core::drive::{drive, DriveError, Schedule};
-use mfl_io::h5::OutputFile;
+use mfl_core::drive::{drive, DriveError, Schedule, StopFlag};
 use mfl_io::record::ParticlesWriter;
 use mfl_io::scenario::Job;
 use mfl_io::Scenario;
@@ -15,6 +14,7 @@ pub fn run(
     path: &Path,
     sets: &[String],
     out: Option<&Path>,
+    force: bool,
     n: Option<usize>,
     seeds: Option<usize>,
     quiet: bool,
@@ -27,23 +27,27 @@ pub fn run(
         sets.push(format!("particles.seeds={s}"));
     }
     let sc = Scenario::load(path, &sets, Job::Particles)?;
-    let cfg = &sc.config;
     let setup = sc.require_particles()?;
     let out_path = output_path(path, out);
-    let mut file = OutputFile::create(&out_path, "particles", &resolved_config(cfg))?;
+    let mut file = create_output(&sc, path, &out_path, "particles", force)?;
     if let Some(g) = &sc.grid {
         mfl_io::record::write_grid(&file, g)?;
     }
     let schedule = Schedule::new(&setup.recording.schedule.times()?, setup.t_end, None)?;
+    crate::signals::install();
     let mut bar = Progress::new(setup.t_end, quiet, "particles");
     let result = (|| -> Result<(), String> {
         let mut ens =
             Ensemble::new(&setup.dynamics, &setup.eval, &setup.seeds).map_err(|e| e.to_string())?;
+        ens.stop_on(&crate::signals::STOP);
         let mut writer = ParticlesWriter::new(&mut file, setup.recording.positions);
-        drive(&mut ens, &schedule, &mut [&mut writer, &mut bar]).map_err(|e| match e {
-            DriveError::Step(e) => e.to_string(),
-            DriveError::Observer(m) => m,
-        })?;
+        let mut stop = StopFlag::new(&crate::signals::STOP);
+        drive(&mut ens, &schedule, &mut [&mut writer, &mut bar, &mut stop]).map_err(
+            |e| match e {
+                DriveError::Step(e) => e.to_string(),
+                DriveError::Observer(m) => m,
+            },
+        )?;
         Ok(())
     })();
     bar.finish();
@@ -55,9 +59,6 @@ pub fn run(
             }
             Ok(())
         }
-        Err(msg) => {
-            let _ = file.finish(&format!("failed: {msg}"));
-            Err(msg.into())
-        }
+        Err(msg) => Err(fail_output(file, &msg).into()),
     }
 }

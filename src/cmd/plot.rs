@@ -27,10 +27,21 @@ pub fn run(
     let dir = dir.map_or_else(|| default_dir(&files[0]), Path::to_path_buf);
     let (runs, figs) = plan(files)?;
     let opts = PlotOptions { times };
+    let existed = dir.exists();
     let mut bar = Progress::new(figs.len() as f64, quiet, "plot");
     for (i, fig) in figs.iter().enumerate() {
         bar.set(i as f64, fig.file_name());
-        let path = draw(*fig, &runs, &dir, &opts)?;
+        let path = match draw(*fig, &runs, &dir, &opts) {
+            Ok(p) => p,
+            Err(e) => {
+                if !existed {
+                    // a directory this run created and left empty goes again (remove_dir
+                    // refuses a non-empty one)
+                    let _ = std::fs::remove_dir(&dir);
+                }
+                return Err(e.into());
+            }
+        };
         println!("{}", path.display());
     }
     bar.set(figs.len() as f64, "done");

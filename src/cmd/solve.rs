@@ -1,7 +1,8 @@
 //! `mfl solve CONFIG [-o OUT.h5]`: the finite-volume or spectral PDE run, streamed into HDF5.
 
-use super::{output_path, resolved_config, CmdResult};
+use super::{create_output, fail_output, output_path, CmdResult};
 use crate::progress::Progress;
+use mfl_core::drive::StopFlag;
 use mfl_io::h5::OutputFile;
 use mfl_io::record::{write_grid, SolveWriter};
 use mfl_io::scenario::pde::{describe_stepper, SolveSetup};
@@ -72,6 +73,9 @@ impl Observer for Both<'_, '_> {
         self.file.snapshot(t, rho)?;
         self.proximal(rho)
     }
+    fn after_step(&mut self, t: f64, _steps: u64) -> Result<(), String> {
+        StopFlag::new(&crate::signals::STOP).check(t)
+    }
 }
 
 /// Most fixed-point updates spent on F* after a run (a side computation: it is skipped, not an
@@ -120,7 +124,13 @@ fn write_decay(
 }
 
 /// `mfl solve CONFIG`: the PDE run, streamed into the output.
-pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> CmdResult {
+pub fn run(
+    path: &Path,
+    sets: &[String],
+    out: Option<&Path>,
+    force: bool,
+    quiet: bool,
+) -> CmdResult {
     let sc = Scenario::load(path, sets, Job::Solve)?;
     let cfg = &sc.config;
     let SolveSetup {
@@ -129,9 +139,10 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
         opts,
     } = sc.require_pde()?.clone();
     let out_path = output_path(path, out);
-    let mut file = OutputFile::create(&out_path, "solve", &resolved_config(cfg))?;
+    let mut file = create_output(&sc, path, &out_path, "solve", force)?;
     write_grid(&file, &problem.grid)?;
     file.set_attr("/", "solver", &describe_stepper(&opts.stepper))?;
+    crate::signals::install();
     let mut bar = Progress::new(opts.t_end, quiet, "solve");
     let (result, series) = {
         let mut obs = Both {
@@ -156,13 +167,11 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
             Ok(())
         }
         Err(e) => {
-            let msg = e.to_string();
-            let _ = file.finish(&format!("failed: {msg}"));
-            Err(format!(
-                "{msg} ({} keeps the snapshots before it, marked status = failed)",
-                out_path.display()
-            )
-            .into())
+            let msg = match e {
+                mfl_pde::PdeError::Observer(m) => m,
+                e => e.to_string(),
+            };
+            Err(fail_output(file, &msg).into())
         }
     }
 }

@@ -2,8 +2,7 @@
 //! grid, per temperature of `[stationary]`, with F, R, entropy, the residual history and the
 //! predicted rate, printed and written into HDF5.
 
-use super::{output_path, resolved_config, CmdResult};
-use mfl_io::h5::OutputFile;
+use super::{create_output, output_path, CmdResult};
 use mfl_io::record::{write_grid, StationaryWriter};
 use mfl_io::scenario::stationary::{setup, StationarySetup};
 use mfl_io::scenario::Job;
@@ -50,9 +49,14 @@ fn report(p: &StationaryPoint, tol: f64) {
 }
 
 /// `mfl stationary CONFIG`: the stationary state of each temperature.
-pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> CmdResult {
+pub fn run(
+    path: &Path,
+    sets: &[String],
+    out: Option<&Path>,
+    force: bool,
+    quiet: bool,
+) -> CmdResult {
     let sc = Scenario::load(path, sets, Job::Stationary)?;
-    let cfg = &sc.config;
     let StationarySetup {
         grid,
         field,
@@ -61,7 +65,7 @@ pub fn run(path: &Path, sets: &[String], out: Option<&Path>, quiet: bool) -> Cmd
         settings,
     } = setup(&sc)?;
     let out_path = output_path(path, out);
-    let mut file = OutputFile::create(&out_path, "stationary", &resolved_config(cfg))?;
+    let mut file = create_output(&sc, path, &out_path, "stationary", force)?;
     write_grid(&file, &grid)?;
     file.set_attr(
         "/",

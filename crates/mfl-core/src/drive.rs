@@ -35,9 +35,44 @@ pub trait Observer<S: ?Sized> {
     fn diagnostics(&mut self, _s: &S) -> Result<(), String> {
         Ok(())
     }
+    /// After every step, once its records and diagnostics have been seen (e.g. to stop a run
+    /// on request: [`StopFlag`]).
+    fn after_step(&mut self, _s: &S) -> Result<(), String> {
+        Ok(())
+    }
     /// Once, after the last step.
     fn finish(&mut self, _s: &S) -> Result<(), String> {
         Ok(())
+    }
+}
+
+/// Stops a run at the end of the step during which `flag` was raised (by another thread, a
+/// signal handler, a GUI), with the message `interrupted at t = …` naming the time reached;
+/// everything the other observers saw up to that time is theirs to keep.
+#[derive(Debug, Clone, Copy)]
+pub struct StopFlag<'a> {
+    flag: &'a std::sync::atomic::AtomicBool,
+}
+
+impl<'a> StopFlag<'a> {
+    /// Watch `flag`.
+    pub fn new(flag: &'a std::sync::atomic::AtomicBool) -> Self {
+        StopFlag { flag }
+    }
+
+    /// `Err("interrupted at t = …")` when the flag is raised.
+    pub fn check(&self, t: f64) -> Result<(), String> {
+        if self.flag.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(format!("interrupted at t = {t}"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl<S: TimeStepper> Observer<S> for StopFlag<'_> {
+    fn after_step(&mut self, s: &S) -> Result<(), String> {
+        self.check(s.time())
     }
 }
 
@@ -157,6 +192,7 @@ pub fn drive<S: TimeStepper>(
                 }
             }
         }
+        each(observers, s, &|o, s| o.after_step(s))?;
     }
     each(observers, s, &|o, s| o.finish(s))?;
     Ok(steps)
@@ -284,6 +320,39 @@ mod tests {
         let steps = drive(&mut s, &sched, &mut [&mut log]).unwrap();
         assert_eq!(steps, 10);
         assert_eq!(log.records[0].0, 1.0);
+    }
+
+    #[test]
+    fn a_raised_stop_flag_ends_the_run_after_the_current_step() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        /// Raises the flag at the first record after t = 0.
+        struct Raise<'a>(&'a AtomicBool);
+        impl Observer<Decay> for Raise<'_> {
+            fn record(&mut self, s: &Decay) -> Result<(), String> {
+                if s.t > 0.0 {
+                    self.0.store(true, Ordering::SeqCst);
+                }
+                Ok(())
+            }
+        }
+        let flag = AtomicBool::new(false);
+        let mut s = Decay {
+            t: 0.0,
+            x: 1.0,
+            h: 0.25,
+        };
+        let sched = Schedule::new(&[0.0, 0.5, 1.0], 2.0, None).unwrap();
+        let mut log = Log::default();
+        let e = drive(
+            &mut s,
+            &sched,
+            &mut [&mut Raise(&flag), &mut log, &mut StopFlag::new(&flag)],
+        )
+        .unwrap_err();
+        assert_eq!(e, DriveError::Observer("interrupted at t = 0.5".into()));
+        // the record at t = 0.5 was seen by every observer; nothing after it, no finish
+        assert_eq!(log.records.len(), 2);
+        assert!(!log.finished);
     }
 
     #[test]

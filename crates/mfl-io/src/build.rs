@@ -39,16 +39,37 @@ pub fn parse(text: &str, name: &str, sets: &[String]) -> Result<Config, ConfigEr
             path: name.to_string(),
             msg: e.to_string().trim_end().replace('\n', " "),
         })?;
+    let original = table.clone();
     for s in sets {
         overrides::apply(&mut table, s)?;
     }
-    let cfg: Config = toml::Value::Table(table)
-        .try_into()
-        .map_err(|e: toml::de::Error| ConfigError::Parse {
-            path: name.to_string(),
-            msg: e.to_string().trim_end().replace('\n', " "),
-        })?;
-    Ok(cfg)
+    let schema = |t: toml::Table| -> Result<Config, String> {
+        toml::Value::Table(t)
+            .try_into()
+            .map_err(|e: toml::de::Error| e.to_string().trim_end().replace('\n', " "))
+    };
+    match schema(table) {
+        Ok(cfg) => Ok(cfg),
+        Err(msg) => {
+            // blame the first override that breaks a config which is valid without it
+            if !sets.is_empty() && schema(original.clone()).is_ok() {
+                let mut t = original;
+                for s in sets {
+                    overrides::apply(&mut t, s)?;
+                    if let Err(m) = schema(t.clone()) {
+                        return Err(ConfigError::Parse {
+                            path: format!("--set {s}"),
+                            msg: m.replace("TOML parse error at line 1, column 1 | 1 |  | ^ ", ""),
+                        });
+                    }
+                }
+            }
+            Err(ConfigError::Parse {
+                path: name.to_string(),
+                msg,
+            })
+        }
+    }
 }
 
 /// The directory relative paths in a config are resolved against.

@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// An HDF5 failure, naming the file and what was being written or read.
+/// Shown in one line: `cannot create OUT.h5: <why>` (or `OUT.h5: write /density: <why>`).
 #[derive(Debug, Error)]
-#[error("HDF5 file '{path}': {what}: {msg}")]
+#[error("{}", self.line())]
 pub struct H5Error {
     /// The file.
     pub path: String,
@@ -26,32 +27,192 @@ pub struct H5Error {
     pub msg: String,
 }
 
+impl H5Error {
+    fn line(&self) -> String {
+        if self.what.starts_with("cannot ") {
+            format!("{} {}: {}", self.what, self.path, self.msg)
+        } else {
+            format!("{}: {}: {}", self.path, self.what, self.msg)
+        }
+    }
+}
+
 fn err(path: &Path, what: impl Into<String>) -> impl FnOnce(hdf5::Error) -> H5Error {
     let p = path.display().to_string();
     let w = what.into();
     move |e| H5Error {
         path: p,
         what: w,
-        msg: e.to_string(),
+        msg: io_reason(&e),
     }
 }
 
-/// An output file being written.
+/// One line saying why an HDF5 call failed: the operating system's reason when the call
+/// failed in a write or read of the file (`No space left on device`, `Input/output error`,
+/// ...), otherwise the first line of the HDF5 message, never the whole stack.
+fn io_reason(e: &hdf5::Error) -> String {
+    let os = std::io::Error::last_os_error();
+    #[cfg(unix)]
+    {
+        let io_codes = [
+            libc::ENOSPC,
+            libc::EDQUOT,
+            libc::EIO,
+            libc::EROFS,
+            libc::EFBIG,
+            libc::EACCES,
+            libc::EPERM,
+            libc::ENOENT,
+            libc::EISDIR,
+            libc::ENOTDIR,
+        ];
+        if let Some(code) = os.raw_os_error() {
+            let text = one_line(e);
+            // errno is only trusted right after a failed write (open failures leave stale
+            // values from HDF5's own probing)
+            let is_io = text.contains("write failed")
+                || text.contains("bytes actually written")
+                || text.contains("flush");
+            if is_io && io_codes.contains(&code) {
+                return std::io::Error::from_raw_os_error(code).to_string();
+            }
+        }
+    }
+    let _ = os;
+    one_line(e)
+}
+
+/// What [`OutputFile::create_with`] does when the output already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Refuse it (the default of every command): nothing is touched.
+    Refuse,
+    /// Replace it (`--force`), unless another process holds it open for writing.
+    Replace,
+}
+
+/// An output file being written. It holds an exclusive advisory lock (`flock`) on the path
+/// from before the file is truncated until it is dropped, so a second writer is refused
+/// before it can damage the first one's file.
 pub struct OutputFile {
     file: File,
     path: PathBuf,
     /// name → (dataset, rows written)
     stacks: HashMap<String, (Dataset, usize)>,
+    /// The lock (held while this value lives; released when the descriptor closes).
+    _lock: std::fs::File,
+}
+
+/// Whether a failed `flock` means someone else holds the lock.
+#[cfg(unix)]
+fn lock_exclusive(f: &std::fs::File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor owned by `f`, which outlives the call.
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(unix))]
+fn lock_exclusive(_f: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// HDF5's own advisory locking is turned off for every file mfl opens: the writer holds its
+/// own lock on the path (taken before truncating, see [`OutputFile`]), and readers
+/// (`mfl inspect`, `mfl plot`) can then open a file while a run is still writing it.
+fn builder() -> hdf5::FileBuilder {
+    let mut b = File::with_options();
+    b.with_fapl(|p| p.file_locking(false));
+    b
+}
+
+/// Open an HDF5 file read-only, without HDF5's advisory lock, so that a file still being
+/// written by a run can be read (its `status` is then `running`).
+pub fn open_read(path: &Path) -> Result<File, H5Error> {
+    if let Err(e) = std::fs::metadata(path) {
+        return Err(H5Error {
+            path: path.display().to_string(),
+            what: "cannot open".into(),
+            msg: e.to_string(),
+        });
+    }
+    builder().open(path).map_err(|e| H5Error {
+        path: path.display().to_string(),
+        what: "cannot open".into(),
+        msg: format!("not a readable HDF5 file ({})", io_reason(&e)),
+    })
+}
+
+/// The first line of an HDF5 error (its stack's top-level message), never the whole stack.
+fn one_line(e: &hdf5::Error) -> String {
+    let s = e.to_string();
+    s.lines().next().unwrap_or("").trim().to_string()
 }
 
 impl OutputFile {
-    /// Create (truncate) `path`, with the root attributes of a run in progress.
+    /// Create `path`, with the root attributes of a run in progress; an existing file is
+    /// refused ([`Existing::Refuse`]).
     pub fn create(path: &Path, command: &str, config_toml: &str) -> Result<Self, H5Error> {
-        let file = File::create(path).map_err(err(path, "cannot create"))?;
+        Self::create_with(path, command, config_toml, Existing::Refuse)
+    }
+
+    /// Create `path` (with [`Existing::Replace`], truncate an existing one), with the root
+    /// attributes of a run in progress. The exclusive lock is taken on the path *before*
+    /// anything is truncated: a file another run is writing (or another process holds
+    /// locked) is refused untouched.
+    pub fn create_with(
+        path: &Path,
+        command: &str,
+        config_toml: &str,
+        existing: Existing,
+    ) -> Result<Self, H5Error> {
+        let fail = |what: &str, msg: String| H5Error {
+            path: path.display().to_string(),
+            what: what.into(),
+            msg,
+        };
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true);
+        match existing {
+            Existing::Refuse => opts.create_new(true),
+            Existing::Replace => opts.create(true),
+        };
+        let lock = opts.open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                fail(
+                    "cannot create",
+                    "the file exists (give --force to replace it)".into(),
+                )
+            } else {
+                fail("cannot create", e.to_string())
+            }
+        })?;
+        if !lock.metadata().map(|m| m.is_file()).unwrap_or(false) {
+            return Err(fail("cannot create", "not a regular file".into()));
+        }
+        lock_exclusive(&lock).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::WouldBlock {
+                fail(
+                    "cannot create",
+                    "another process is writing it (the file is locked); it was left untouched"
+                        .into(),
+                )
+            } else {
+                fail("cannot lock", e.to_string())
+            }
+        })?;
+        let file = builder()
+            .create(path)
+            .map_err(|e| fail("cannot create", io_reason(&e)))?;
         let out = OutputFile {
             file,
             path: path.to_path_buf(),
             stacks: HashMap::new(),
+            _lock: lock,
         };
         out.set_attr("/", "mfl_version", env!("CARGO_PKG_VERSION"))?;
         out.set_attr("/", "command", command)?;
@@ -220,7 +381,7 @@ fn location(f: &File, path: &Path, obj: &str, what: &str) -> Result<hdf5::Locati
 
 /// Read a whole dataset as f64.
 pub fn read_array(path: &Path, name: &str) -> Result<ArrayD<f64>, H5Error> {
-    let f = File::open(path).map_err(err(path, "cannot open"))?;
+    let f = open_read(path)?;
     let ds = f
         .dataset(name)
         .map_err(err(path, format!("dataset {name}")))?;
@@ -230,7 +391,7 @@ pub fn read_array(path: &Path, name: &str) -> Result<ArrayD<f64>, H5Error> {
 
 /// Read a string attribute of the object at `obj` ("/" for the root).
 pub fn read_attr(path: &Path, obj: &str, name: &str) -> Result<String, H5Error> {
-    let f = File::open(path).map_err(err(path, "cannot open"))?;
+    let f = open_read(path)?;
     let what = format!("attribute {obj}:{name}");
     let loc = location(&f, path, obj, &what)?;
     let a = loc.attr(name).map_err(err(path, what.clone()))?;
@@ -240,7 +401,7 @@ pub fn read_attr(path: &Path, obj: &str, name: &str) -> Result<String, H5Error> 
 
 /// Read a numeric attribute of the object at `obj` ("/" for the root).
 pub fn read_attr_f64(path: &Path, obj: &str, name: &str) -> Result<f64, H5Error> {
-    let f = File::open(path).map_err(err(path, "cannot open"))?;
+    let f = open_read(path)?;
     let what = format!("attribute {obj}:{name}");
     let loc = location(&f, path, obj, &what)?;
     let a = loc.attr(name).map_err(err(path, what.clone()))?;
@@ -249,7 +410,7 @@ pub fn read_attr_f64(path: &Path, obj: &str, name: &str) -> Result<f64, H5Error>
 
 /// The names of all datasets in the file (full paths), sorted.
 pub fn list_datasets(path: &Path) -> Result<Vec<(String, Vec<usize>)>, H5Error> {
-    let f = File::open(path).map_err(err(path, "cannot open"))?;
+    let f = open_read(path)?;
     let mut out = Vec::new();
     fn walk(
         g: &hdf5::Group,

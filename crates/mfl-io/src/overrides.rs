@@ -16,7 +16,17 @@ pub fn apply(table: &mut Table, assignment: &str) -> Result<(), ConfigError> {
     if key.is_empty() || key.split('.').any(str::is_empty) {
         return Err(ConfigError::key(key, "empty key in override"));
     }
-    let value = parse_value(raw.trim());
+    let raw = raw.trim();
+    if raw.starts_with(['[', '{', '"', '\'']) {
+        if let Err(e) = format!("v = {raw}").parse::<Table>() {
+            // meant as an array, table or quoted string, but not valid TOML: say so
+            return Err(ConfigError::Parse {
+                path: format!("--set {assignment}"),
+                msg: format!("`{raw}` is not a valid TOML value ({})", e.message().trim()),
+            });
+        }
+    }
+    let value = parse_value(raw);
     let parts: Vec<&str> = key.split('.').collect();
     let mut cur = table;
     for p in &parts[..parts.len() - 1] {
@@ -56,5 +66,10 @@ mod tests {
         assert_eq!(t["unit"]["activation"].as_str(), Some("relu"));
         assert!(apply(&mut t, "novalue").is_err());
         assert!(apply(&mut t, "solver.t_end.x=1").is_err());
+        let e = apply(&mut t, "grid.cells=[1,2").unwrap_err().to_string();
+        assert!(
+            e.starts_with("--set grid.cells=[1,2: ") && e.contains("not a valid TOML value"),
+            "{e}"
+        );
     }
 }

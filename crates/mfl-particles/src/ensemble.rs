@@ -10,9 +10,10 @@
 use crate::error::ParticleError;
 use crate::run::check_eval;
 use crate::system::{Dynamics, ParticleSystem};
-use mfl_core::drive::{advance, TimeStepper};
+use mfl_core::drive::{advance, step_towards, TimeStepper};
 use mfl_core::MeanField;
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// R_N, E_N and the moments of one seed's particles at the current time.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +50,7 @@ pub struct Ensemble<'a> {
     systems: Vec<ParticleSystem<'a>>,
     stats: Vec<SeedStats>,
     t: f64,
+    stop: Option<&'a AtomicBool>,
 }
 
 impl<'a> Ensemble<'a> {
@@ -72,6 +74,7 @@ impl<'a> Ensemble<'a> {
             systems,
             stats: Vec::new(),
             t: 0.0,
+            stop: None,
         };
         e.refresh();
         Ok(e)
@@ -84,6 +87,13 @@ impl<'a> Ensemble<'a> {
             .par_iter()
             .map(|s| SeedStats::of(s, eval))
             .collect();
+    }
+
+    /// Stop at the next step of any seed once `flag` is raised: [`TimeStepper::step`] then
+    /// fails with [`ParticleError::Interrupted`] at the time of the last completed step
+    /// (a record time; the seeds' partial progress beyond it is abandoned).
+    pub fn stop_on(&mut self, flag: &'a AtomicBool) {
+        self.stop = Some(flag);
     }
 
     /// The dynamics every seed follows.
@@ -111,10 +121,24 @@ impl TimeStepper for Ensemble<'_> {
 
     /// Every seed to `until` exactly; the error of the first failing seed in seed order.
     fn step(&mut self, until: f64) -> Result<f64, ParticleError> {
+        let (stop, t0) = (self.stop, self.t);
         let out: Vec<Result<u64, ParticleError>> = self
             .systems
             .par_iter_mut()
-            .map(|s| advance(s, until))
+            .map(|s| match stop {
+                None => advance(s, until),
+                Some(flag) => {
+                    let mut steps = 0;
+                    while s.time() < until {
+                        if flag.load(Ordering::SeqCst) {
+                            return Err(ParticleError::Interrupted(t0));
+                        }
+                        step_towards(s, until)?;
+                        steps += 1;
+                    }
+                    Ok(steps)
+                }
+            })
             .collect();
         for r in out {
             r?;

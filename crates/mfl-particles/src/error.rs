@@ -45,6 +45,27 @@ pub enum ParticleError {
         /// Time after that step.
         time: f64,
     },
+    /// A particle coordinate left [−THETA_BOUND, THETA_BOUND] ([`crate::system::THETA_BOUND`]).
+    #[error(
+        "seed {seed}: particle {particle} diverged at step {step} (t = {time}): a coordinate \
+         reached {value:e}, beyond the bound 1e10; reduce the step size eta"
+    )]
+    Diverged {
+        /// The run's seed.
+        seed: u64,
+        /// Index of the first particle beyond the bound.
+        particle: usize,
+        /// The coordinate's value.
+        value: f64,
+        /// Number of the step that produced it.
+        step: u64,
+        /// Time after that step.
+        time: f64,
+    },
+    /// A stop was requested ([`crate::Ensemble::stop_on`]): the run ended at the last time
+    /// every seed had reached, `t`; the steps after it were abandoned.
+    #[error("interrupted at t = {0}")]
+    Interrupted(f64),
     /// Any other invalid argument: `what` is invalid because of `why`.
     #[error("{what}: {why}")]
     Invalid {

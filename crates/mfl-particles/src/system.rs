@@ -42,6 +42,11 @@ pub enum Gradient {
     },
 }
 
+/// The largest |θ| coordinate a particle may reach: a step taking one beyond it stops the run
+/// with [`ParticleError::Diverged`] (the dynamics diverge; no trained neuron has such a
+/// parameter), instead of running on to overflow with R_N ~ |θ|⁴.
+pub const THETA_BOUND: f64 = 1e10;
+
 /// Everything that defines a run except the seed: problem, N, step size and schedules,
 /// gradient mode, boundaries and initial law.
 #[derive(Debug, Clone)]
@@ -624,13 +629,25 @@ impl<'a> ParticleSystem<'a> {
         }
         self.t += h;
         self.steps += 1;
-        // 3. blow-up check (sequential: the first bad particle)
-        if let Some(p) = th.iter().position(|v| !v.is_finite()) {
-            return Err(ParticleError::NonFinite {
-                seed: self.seed,
-                particle: p / dd.max(1),
-                step: self.steps,
-                time: self.t,
+        // 3. blow-up check (sequential: the first bad particle): non-finite, or a coordinate
+        // beyond THETA_BOUND (a diverging run, long before it overflows)
+        if let Some(p) = th.iter().position(|v| v.is_nan() || v.abs() > THETA_BOUND) {
+            let (particle, value) = (p / dd.max(1), th[p]);
+            return Err(if value.is_finite() {
+                ParticleError::Diverged {
+                    seed: self.seed,
+                    particle,
+                    value,
+                    step: self.steps,
+                    time: self.t,
+                }
+            } else {
+                ParticleError::NonFinite {
+                    seed: self.seed,
+                    particle,
+                    step: self.steps,
+                    time: self.t,
+                }
             });
         }
         Ok(())

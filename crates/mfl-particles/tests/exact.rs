@@ -214,7 +214,8 @@ fn noise_only_stationary_variance_is_t_over_lambda_for_small_steps() {
 
 #[test]
 fn blow_up_names_step_and_time() {
-    // ∇Ψ = λθ with ηλ = 1001: |θ| grows by 1000 a step and overflows after ~100 steps
+    // ∇Ψ = λθ with ηλ = 1001: θ_k = θ_0 (−1000)^k, beyond the bound 1e10 first at k = 4
+    // (particle 0: 1e12), long before it would overflow (k = 103)
     let mf = no_data(1, 1.0);
     let dynamics = Dynamics::new(
         mf.clone(),
@@ -227,17 +228,18 @@ fn blow_up_names_step_and_time() {
         .run(&mf, 1, &Recording::every(1001.0, 1001.0 * 200.0), |_| {})
         .unwrap_err();
     match err {
-        ParticleError::NonFinite {
+        ParticleError::Diverged {
             seed,
             particle,
+            value,
             step,
             time,
         } => {
             assert_eq!(seed, 1);
             assert_eq!(particle, 0);
-            // 1000^k ≥ 1.8e308 first at k = 103
-            assert_eq!(step, 103);
-            assert_eq!(time, 103.0 * 1001.0);
+            assert_eq!(step, 4);
+            assert_eq!(time, 4.0 * 1001.0);
+            assert!((value - 1e12).abs() < 1e-3, "{value}");
         }
         e => panic!("wrong error {e}"),
     }

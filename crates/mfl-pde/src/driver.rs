@@ -143,6 +143,11 @@ pub trait Observer {
     fn snapshot(&mut self, _t: f64, _rho: &[f64]) -> Result<(), String> {
         Ok(())
     }
+    /// Called after every step (after its snapshot and diagnostics) with the time reached and
+    /// the steps taken; an `Err` stops the run there (e.g. a stop request).
+    fn after_step(&mut self, _t: f64, _steps: u64) -> Result<(), String> {
+        Ok(())
+    }
     /// Called once after the last step with the final diagnostics and density.
     fn finish(&mut self, _last: &Diagnostics, _rho: &[f64]) -> Result<(), String> {
         Ok(())
@@ -198,7 +203,15 @@ pub struct FvRun<'p> {
     allows_negative: bool,
     /// Ψ(·; ρ) at the current ρ when the diagnostics computed it (handed to the next step).
     psi: std::cell::RefCell<Option<Vec<f64>>>,
+    /// F(ρ(t)) when the stepper promises decay ([`Stepper::decreases_free_energy`]): each step
+    /// must not raise it by more than [`FREE_ENERGY_RISE_TOL`]·(1 + |F|).
+    free_energy: Option<f64>,
 }
+
+/// The relative rise of the discrete free energy over one step of a scheme that promises
+/// decay ([`Stepper::decreases_free_energy`]) beyond which the run stops: far above round-off
+/// (~1e-15), far below any rise of a too-long step (the issue's dt = 100 raised F by 3.5).
+pub const FREE_ENERGY_RISE_TOL: f64 = 1e-9;
 
 impl<'p> FvRun<'p> {
     /// ρ(0) = `rho0` (finite, ≥ 0, positive mass) under `stepper` on `problem`.
@@ -227,8 +240,12 @@ impl<'p> FvRun<'p> {
                 what: "initial density must be finite, ≥ 0, with positive mass".into(),
             });
         }
+        let free_energy = stepper
+            .decreases_free_energy()
+            .then(|| free_energy(problem, &rho0));
         Ok(FvRun {
             problem,
+            free_energy,
             allows_negative: stepper.allows_negative(),
             stepper,
             rho: rho0,
@@ -341,6 +358,17 @@ impl TimeStepper for FvRun<'_> {
         if min < -1e-14 * max && !self.allows_negative {
             return Err(self.blow(format!("negative density {min}")));
         }
+        if let Some(f0) = self.free_energy {
+            let f1 = free_energy(self.problem, &self.rho);
+            if f1.is_nan() || f1 - f0 > FREE_ENERGY_RISE_TOL * (1.0 + f0.abs()) {
+                return Err(self.blow(format!(
+                    "the free energy rose from {f0} to {f1} over a step of dt = {dt} (the \
+                     linearly implicit step decreases F only when dt is small against the \
+                     interaction's time scale): reduce solver.dt"
+                )));
+            }
+            self.free_energy = Some(f1);
+        }
         if dt < self.dt_min && !clipped {
             return Err(self.blow(format!(
                 "time step {dt} fell below dt_min = {}",
@@ -353,6 +381,13 @@ impl TimeStepper for FvRun<'_> {
     fn land(&mut self, t: f64) {
         self.t = t;
     }
+}
+
+/// F(ρ) = E(ρ) + T ∫ρ log ρ on the problem's grid.
+fn free_energy(problem: &FvProblem, rho: &[f64]) -> f64 {
+    let vol = problem.grid.cell_volume();
+    problem.field.energy(rho).energy
+        + problem.temperature * mfl_core::functional::neg_entropy(rho, vol)
 }
 
 /// A PDE [`Observer`] seen through the generic driver: snapshots at the record times,
@@ -374,6 +409,9 @@ impl drive::Observer<FvRun<'_>> for Adapter<'_> {
         self.observer.diagnostics(&d)?;
         self.last = Some(d);
         Ok(())
+    }
+    fn after_step(&mut self, s: &FvRun<'_>) -> Result<(), String> {
+        self.observer.after_step(s.t, s.steps)
     }
     fn finish(&mut self, s: &FvRun<'_>) -> Result<(), String> {
         let last = self.last.take().unwrap_or_else(|| s.diagnose());

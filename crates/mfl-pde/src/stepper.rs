@@ -41,6 +41,13 @@ pub trait Stepper {
     fn allows_negative(&self) -> bool {
         false
     }
+
+    /// Whether the scheme's steps decrease the discrete free energy F for every dt of a fixed
+    /// potential (the linearly implicit SG step), so that a rise of F over a step means the
+    /// step was too long for the interaction: the driver then stops the run ([`crate::FvRun`]).
+    fn decreases_free_energy(&self) -> bool {
+        false
+    }
 }
 
 /// Explicit third-order strong-stability-preserving Runge–Kutta (Shu–Osher):
@@ -298,6 +305,10 @@ impl Stepper for ImplicitSg {
         }
         self.psi = psi;
         Ok(dt)
+    }
+
+    fn decreases_free_energy(&self) -> bool {
+        true
     }
 }
 

@@ -32,6 +32,15 @@ pub fn snapshot_times(cfg: &Config, t_end: f64) -> Result<Vec<f64>, ConfigError>
                     format!("{bad} is outside [0, t_end = {t_end}]"),
                 ));
             }
+            if let Some(w) = ts.windows(2).find(|w| w[0] >= w[1]) {
+                return Err(ConfigError::key(
+                    "output.times",
+                    format!(
+                        "must be strictly increasing, but {} is followed by {}",
+                        w[0], w[1]
+                    ),
+                ));
+            }
             Ok(ts.clone())
         }
         None => {
