@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 cargo build --release --locked --quiet
 ./target/release/mfl check examples/quickstart_1d.toml
-./target/release/mfl solve examples/quickstart_1d.toml -o quickstart.h5
+# --force: the quick start may be rerun; it replaces its own earlier quickstart.h5
+./target/release/mfl solve examples/quickstart_1d.toml -o quickstart.h5 --force
 ./target/release/mfl inspect quickstart.h5
