@@ -85,10 +85,19 @@ pub fn unit(u: &UnitCfg, prefix: &str) -> Result<Unit, ConfigError> {
     if u.input_dim == 0 {
         return Err(ConfigError::key(key("input_dim"), "must be ≥ 1"));
     }
+    if u.kind != "ridge" || u.activation != mfl_core::activation::PIECEWISE_LINEAR_NAME {
+        for (k, present) in [("breaks", u.breaks.is_some()), ("levels", u.levels.is_some())] {
+            if present {
+                return Err(ConfigError::key(
+                    key(k),
+                    "is a parameter of kind = \"ridge\", activation = \"piecewise_linear\" only",
+                ));
+            }
+        }
+    }
     let unit = match u.kind.as_str() {
         "ridge" => Unit::Ridge {
-            act: Activation::parse(&u.activation)
-                .map_err(|e| ConfigError::key(key("activation"), strip(e)))?,
+            act: activation(u, prefix)?,
             param: Param::parse(&u.param).map_err(|e| ConfigError::key(key("param"), strip(e)))?,
             input_dim: u.input_dim,
         },
@@ -170,6 +179,33 @@ pub fn unit(u: &UnitCfg, prefix: &str) -> Result<Unit, ConfigError> {
     unit.validate()
         .map_err(|e| ConfigError::key(key("input_dim"), strip(e)))?;
     Ok(unit)
+}
+
+/// The activation of a ridge `[unit]`: a name of [`mfl_core::activation::ACTIVATION_NAMES`], or
+/// `piecewise_linear` with `breaks = [t₁, t₂]` (t₁ < t₂) and `levels = [s₁, s₂]`
+/// (σ(z) = s₁ for z ≤ t₁, s₂ for z ≥ t₂, linear in between).
+pub fn activation(u: &UnitCfg, prefix: &str) -> Result<Activation, ConfigError> {
+    let key = |k: &str| format!("{prefix}.{k}");
+    if u.activation != mfl_core::activation::PIECEWISE_LINEAR_NAME {
+        return Activation::parse(&u.activation)
+            .map_err(|e| ConfigError::key(key("activation"), strip(e)));
+    }
+    let pair = |k: &str, v: &Option<Vec<f64>>, what: &str| -> Result<(f64, f64), ConfigError> {
+        match v.as_deref() {
+            Some([a, b]) if a.is_finite() && b.is_finite() => Ok((*a, *b)),
+            Some(other) => Err(ConfigError::key(
+                key(k),
+                format!("needs two finite numbers {what}, got {other:?}"),
+            )),
+            None => Err(ConfigError::key(
+                key(k),
+                format!("activation = \"piecewise_linear\" needs `{k} = {what}`"),
+            )),
+        }
+    };
+    let (t1, t2) = pair("breaks", &u.breaks, "[t1, t2]")?;
+    let (s1, s2) = pair("levels", &u.levels, "[s1, s2]")?;
+    Activation::piecewise_linear(t1, t2, s1, s2).map_err(|e| ConfigError::key(key("breaks"), strip(e)))
 }
 
 /// The message of a core error without its own leading name.
