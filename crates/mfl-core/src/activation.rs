@@ -470,8 +470,13 @@ mod tests {
         assert_eq!(a.kinks(), vec![0.5, 1.5]);
         assert!(Activation::piecewise_linear(1.0, 1.0, 0.0, 1.0).is_err());
         assert!(Activation::piecewise_linear(0.0, f64::NAN, 0.0, 1.0).is_err());
-        let e = Activation::parse("piecewise_linear").unwrap_err().to_string();
-        assert!(e.contains("unit.breaks") && e.contains("unit.levels"), "{e}");
+        let e = Activation::parse("piecewise_linear")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unit.breaks") && e.contains("unit.levels"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -86,7 +86,10 @@ pub fn unit(u: &UnitCfg, prefix: &str) -> Result<Unit, ConfigError> {
         return Err(ConfigError::key(key("input_dim"), "must be ≥ 1"));
     }
     if u.kind != "ridge" || u.activation != mfl_core::activation::PIECEWISE_LINEAR_NAME {
-        for (k, present) in [("breaks", u.breaks.is_some()), ("levels", u.levels.is_some())] {
+        for (k, present) in [
+            ("breaks", u.breaks.is_some()),
+            ("levels", u.levels.is_some()),
+        ] {
             if present {
                 return Err(ConfigError::key(
                     key(k),
@@ -205,7 +208,8 @@ pub fn activation(u: &UnitCfg, prefix: &str) -> Result<Activation, ConfigError> 
     };
     let (t1, t2) = pair("breaks", &u.breaks, "[t1, t2]")?;
     let (s1, s2) = pair("levels", &u.levels, "[s1, s2]")?;
-    Activation::piecewise_linear(t1, t2, s1, s2).map_err(|e| ConfigError::key(key("breaks"), strip(e)))
+    Activation::piecewise_linear(t1, t2, s1, s2)
+        .map_err(|e| ConfigError::key(key("breaks"), strip(e)))
 }
 
 /// The message of a core error without its own leading name.

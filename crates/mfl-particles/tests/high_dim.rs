@@ -91,7 +91,10 @@ fn act_deriv(act: Activation, z: f64) -> (f64, f64) {
             } else if z >= t2 {
                 (s2, 0.0)
             } else {
-                (s1 + (s2 - s1) * ((z - t1) / (t2 - t1)), (s2 - s1) / (t2 - t1))
+                (
+                    s1 + (s2 - s1) * ((z - t1) / (t2 - t1)),
+                    (s2 - s1) / (t2 - t1),
+                )
             }
         }
         _ => unreachable!(),
