@@ -81,7 +81,7 @@ impl Activation {
                 format!("piecewise_linear needs finite t₁, t₂, s₁, s₂, got {t1}, {t2}, {s1}, {s2}"),
             ));
         }
-        if !(t1 < t2) {
+        if t1 >= t2 {
             return Err(CoreError::invalid(
                 "activation",
                 format!("piecewise_linear needs t₁ < t₂, got t₁ = {t1}, t₂ = {t2}"),

@@ -255,13 +255,13 @@ impl IsotropicKernel {
                 format!("the radial reduction needs d ≥ 2, got {d}"),
             ));
         }
-        if !(delta.abs() < 1.0) {
+        if delta.is_nan() || delta.abs() >= 1.0 {
             return Err(PdeError::invalid(
                 "delta",
                 format!("need |Δ| < 1, got {delta}"),
             ));
         }
-        if rule.s_nodes == 0 || rule.panels == 0 || !(rule.truncate > 0.0) {
+        if rule.s_nodes == 0 || rule.panels == 0 || rule.truncate.is_nan() || rule.truncate <= 0.0 {
             return Err(PdeError::invalid(
                 "nodes",
                 format!("need ≥ 1 cosine node, ≥ 1 panel and L > 0, got {rule:?}"),
