@@ -485,7 +485,8 @@ impl IsotropicKernel {
     /// The population risk R(ρ_N) of N particles w_i ∈ R^d (rows of `theta`, row-major N × d),
     /// exactly through the radial functions:
     /// R = 1 + (2/N)Σ_i v(|w_i|) + (1/N²)Σ_{i,j} ½Σ_y P(a_y|w_i|, a_y|w_j|, s_ij),
-    /// s_ij the cosine of w_i and w_j (1 on the diagonal). O(N²) pair expectations.
+    /// s_ij the cosine of w_i and w_j (1 on the diagonal). N(N + 1)/2 pair expectations, parallel
+    /// over i.
     pub fn risk_of_particles(&self, theta: &[f64]) -> f64 {
         let d = self.d;
         let n = theta.len() / d;
@@ -497,10 +498,11 @@ impl IsotropicKernel {
             .into_par_iter()
             .map(|i| {
                 let wi = &theta[i * d..(i + 1) * d];
+                // j ≥ i only (P(α, β, s) = P(β, α, s)): off-diagonal pairs count twice
                 let mut acc = 0.0;
                 for a in self.scales() {
                     let (nodes, weights) = self.g_rule(a * r[i], 0.0);
-                    for j in 0..n {
+                    for j in i..n {
                         let wj = &theta[j * d..(j + 1) * d];
                         let p = if i == j {
                             self.pair(a * r[i], a * r[i], 1.0)
@@ -520,7 +522,7 @@ impl IsotropicKernel {
                                 _ => self.pair_on(&nodes, &weights, a * r[j], s),
                             }
                         };
-                        acc += 0.5 * p;
+                        acc += if i == j { 0.5 * p } else { p };
                     }
                 }
                 acc
