@@ -38,10 +38,13 @@ impl Observer<FvRun<'_>> for Pde {
     }
 }
 
-/// Per record time: per seed (exact R(ρ_N), sample R_N, radii).
+/// One seed at one record time: (exact R(ρ_N), R_N on the sample, the radii |w_i|).
+type SeedRecord = (f64, f64, Vec<f64>);
+
+/// Per record time: (t, one [`SeedRecord`] per seed).
 struct Particles<'k> {
     kernel: &'k mfl::pde::IsotropicKernel,
-    rows: Vec<(f64, Vec<(f64, f64, Vec<f64>)>)>,
+    rows: Vec<(f64, Vec<SeedRecord>)>,
 }
 
 impl Observer<Ensemble<'_>> for Particles<'_> {
