@@ -30,7 +30,7 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
         mf.data.w.sum()
     );
     println!("loss        {:?}, T = {t}, λ = {}", mf.loss, mf.lambda);
-    if let Some(grid) = &sc.grid {
+    if let Some(grid) = sc.grid.as_ref().filter(|_| !build::is_radial(cfg)) {
         let desc: Vec<String> = grid
             .axes
             .iter()
@@ -90,6 +90,10 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
                     (r - rc).abs()
                 );
             }
+        }
+    } else if build::is_radial(cfg) {
+        for line in mfl_io::scenario::pde::radial_summary(&sc)? {
+            println!("{line}");
         }
     } else {
         let r0 = mf.risk_of_network(&vec![0.0; mf.data.len()]);

@@ -6,7 +6,7 @@ use crate::error::CoreError;
 use crate::simd::{self, Isa};
 
 /// An activation function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Activation {
     /// tanh z
     Tanh,
@@ -20,7 +20,25 @@ pub enum Activation {
     Softplus,
     /// z (a linear unit: makes Ψ quadratic, used for exact solutions)
     Linear,
+    /// Mei–Montanari–Nguyen's piecewise-linear σ: s₁ for z ≤ t₁, s₂ for z ≥ t₂ and
+    /// s₁ + (s₂ − s₁)(z − t₁)/(t₂ − t₁) in between (t₁ < t₂); its derivative is
+    /// (s₂ − s₁)/(t₂ − t₁) on (t₁, t₂) and 0 outside (0 at the kinks themselves).
+    /// Equivalently σ(z) = s₁ + k[relu(z − t₁) − relu(z − t₂)], k = (s₂ − s₁)/(t₂ − t₁).
+    PiecewiseLinear {
+        /// t₁, the lower kink
+        t1: f64,
+        /// t₂ > t₁, the upper kink
+        t2: f64,
+        /// s₁ = σ(z) for z ≤ t₁
+        s1: f64,
+        /// s₂ = σ(z) for z ≥ t₂
+        s2: f64,
+    },
 }
+
+/// The config name of [`Activation::PiecewiseLinear`] (it takes parameters, so it is not in
+/// [`ACTIVATION_NAMES`], which [`Activation::parse`] accepts alone).
+pub const PIECEWISE_LINEAR_NAME: &str = "piecewise_linear";
 
 /// Names accepted by [`Activation::parse`], in the order they are listed to users.
 pub const ACTIVATION_NAMES: [&str; 6] = ["tanh", "relu", "sigmoid", "erf", "softplus", "linear"];
@@ -35,16 +53,51 @@ impl Activation {
             "erf" => Activation::Erf,
             "softplus" => Activation::Softplus,
             "linear" => Activation::Linear,
+            PIECEWISE_LINEAR_NAME => {
+                return Err(CoreError::invalid(
+                    "activation",
+                    "piecewise_linear needs its kinks t₁ < t₂ and levels s₁, s₂ \
+                     (config: unit.breaks = [t1, t2], unit.levels = [s1, s2]; \
+                     code: Activation::piecewise_linear)",
+                ))
+            }
             other => {
                 return Err(CoreError::invalid(
                     "activation",
                     format!(
-                        "unknown activation '{other}'; valid: {}",
+                        "unknown activation '{other}'; valid: {}, {PIECEWISE_LINEAR_NAME}",
                         ACTIVATION_NAMES.join(", ")
                     ),
                 ))
             }
         })
+    }
+
+    /// [`Activation::PiecewiseLinear`] with kinks t₁ < t₂ and levels s₁, s₂ (all finite).
+    pub fn piecewise_linear(t1: f64, t2: f64, s1: f64, s2: f64) -> Result<Self, CoreError> {
+        if ![t1, t2, s1, s2].iter().all(|v| v.is_finite()) {
+            return Err(CoreError::invalid(
+                "activation",
+                format!("piecewise_linear needs finite t₁, t₂, s₁, s₂, got {t1}, {t2}, {s1}, {s2}"),
+            ));
+        }
+        if t1 >= t2 {
+            return Err(CoreError::invalid(
+                "activation",
+                format!("piecewise_linear needs t₁ < t₂, got t₁ = {t1}, t₂ = {t2}"),
+            ));
+        }
+        Ok(Activation::PiecewiseLinear { t1, t2, s1, s2 })
+    }
+
+    /// The points where act is not differentiable (the kinks t₁, t₂ of the piecewise-linear
+    /// activation, 0 for relu; none for the smooth ones): quadratures split their panels there.
+    pub fn kinks(self) -> Vec<f64> {
+        match self {
+            Activation::Relu => vec![0.0],
+            Activation::PiecewiseLinear { t1, t2, .. } => vec![t1, t2],
+            _ => Vec::new(),
+        }
     }
 
     /// The name as written in configs.
@@ -56,6 +109,7 @@ impl Activation {
             Activation::Erf => "erf",
             Activation::Softplus => "softplus",
             Activation::Linear => "linear",
+            Activation::PiecewiseLinear { .. } => PIECEWISE_LINEAR_NAME,
         }
     }
 
@@ -69,6 +123,15 @@ impl Activation {
             Activation::Erf => libm::erf(z),
             Activation::Softplus => softplus(z),
             Activation::Linear => z,
+            Activation::PiecewiseLinear { t1, t2, s1, s2 } => {
+                if z <= t1 {
+                    s1
+                } else if z >= t2 {
+                    s2
+                } else {
+                    s1 + (s2 - s1) * ((z - t1) / (t2 - t1))
+                }
+            }
         }
     }
 
@@ -94,6 +157,16 @@ impl Activation {
             ),
             Activation::Softplus => (softplus(z), sigmoid(z)),
             Activation::Linear => (z, 1.0),
+            Activation::PiecewiseLinear { t1, t2, s1, s2 } => {
+                if z <= t1 {
+                    (s1, 0.0)
+                } else if z >= t2 {
+                    (s2, 0.0)
+                } else {
+                    let k = (s2 - s1) / (t2 - t1);
+                    (s1 + (s2 - s1) * ((z - t1) / (t2 - t1)), k)
+                }
+            }
         }
     }
 }
@@ -363,6 +436,47 @@ mod tests {
             }
         }
         assert!(worst.0 <= 8, "max {} ulp at x = {:e}", worst.0, worst.1);
+    }
+
+    #[test]
+    fn piecewise_linear_values_slopes_and_errors() {
+        // MMN's σ: t₁ = 0.5, t₂ = 1.5, s₁ = −2.5, s₂ = 7.5 (slope 10 in between)
+        let a = Activation::piecewise_linear(0.5, 1.5, -2.5, 7.5).unwrap();
+        for (z, v, d) in [
+            (-3.0, -2.5, 0.0),
+            (0.5, -2.5, 0.0),
+            (0.75, 0.0, 10.0),
+            (1.0, 2.5, 10.0),
+            (1.5, 7.5, 0.0),
+            (9.0, 7.5, 0.0),
+        ] {
+            assert_eq!(a.value(z), v, "{z}");
+            assert_eq!(a.value_deriv(z), (v, d), "{z}");
+        }
+        // the relu form s₁ + k[relu(z − t₁) − relu(z − t₂)] agrees to rounding
+        for i in 0..400 {
+            let z = -1.0 + i as f64 * 0.01;
+            let relu = |u: f64| u.max(0.0);
+            let r = -2.5 + 10.0 * (relu(z - 0.5) - relu(z - 1.5));
+            assert!((a.value(z) - r).abs() < 1e-14, "{z}");
+        }
+        // finite differences away from the kinks
+        for &z in &[-0.3, 0.7, 1.2, 2.0] {
+            let e = 1e-6;
+            let fd = (a.value(z + e) - a.value(z - e)) / (2.0 * e);
+            assert!((fd - a.value_deriv(z).1).abs() < 1e-7, "{z}");
+        }
+        assert_eq!(a.name(), "piecewise_linear");
+        assert_eq!(a.kinks(), vec![0.5, 1.5]);
+        assert!(Activation::piecewise_linear(1.0, 1.0, 0.0, 1.0).is_err());
+        assert!(Activation::piecewise_linear(0.0, f64::NAN, 0.0, 1.0).is_err());
+        let e = Activation::parse("piecewise_linear")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unit.breaks") && e.contains("unit.levels"),
+            "{e}"
+        );
     }
 
     #[test]

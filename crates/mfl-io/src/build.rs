@@ -106,10 +106,22 @@ pub fn unit(u: &UnitCfg, prefix: &str) -> Result<Unit, ConfigError> {
     if u.input_dim == 0 {
         return Err(ConfigError::key(key("input_dim"), "must be ≥ 1"));
     }
+    if u.kind != "ridge" || u.activation != mfl_core::activation::PIECEWISE_LINEAR_NAME {
+        for (k, present) in [
+            ("breaks", u.breaks.is_some()),
+            ("levels", u.levels.is_some()),
+        ] {
+            if present {
+                return Err(ConfigError::key(
+                    key(k),
+                    "is a parameter of kind = \"ridge\", activation = \"piecewise_linear\" only",
+                ));
+            }
+        }
+    }
     let unit = match u.kind.as_str() {
         "ridge" => Unit::Ridge {
-            act: Activation::parse(&u.activation)
-                .map_err(|e| ConfigError::key(key("activation"), strip(e)))?,
+            act: activation(u, prefix)?,
             param: Param::parse(&u.param).map_err(|e| ConfigError::key(key("param"), strip(e)))?,
             input_dim: u.input_dim,
         },
@@ -191,6 +203,34 @@ pub fn unit(u: &UnitCfg, prefix: &str) -> Result<Unit, ConfigError> {
     unit.validate()
         .map_err(|e| ConfigError::key(key("input_dim"), strip(e)))?;
     Ok(unit)
+}
+
+/// The activation of a ridge `[unit]`: a name of [`mfl_core::activation::ACTIVATION_NAMES`], or
+/// `piecewise_linear` with `breaks = [t₁, t₂]` (t₁ < t₂) and `levels = [s₁, s₂]`
+/// (σ(z) = s₁ for z ≤ t₁, s₂ for z ≥ t₂, linear in between).
+pub fn activation(u: &UnitCfg, prefix: &str) -> Result<Activation, ConfigError> {
+    let key = |k: &str| format!("{prefix}.{k}");
+    if u.activation != mfl_core::activation::PIECEWISE_LINEAR_NAME {
+        return Activation::parse(&u.activation)
+            .map_err(|e| ConfigError::key(key("activation"), strip(e)));
+    }
+    let pair = |k: &str, v: &Option<Vec<f64>>, what: &str| -> Result<(f64, f64), ConfigError> {
+        match v.as_deref() {
+            Some([a, b]) if a.is_finite() && b.is_finite() => Ok((*a, *b)),
+            Some(other) => Err(ConfigError::key(
+                key(k),
+                format!("needs two finite numbers {what}, got {other:?}"),
+            )),
+            None => Err(ConfigError::key(
+                key(k),
+                format!("activation = \"piecewise_linear\" needs `{k} = {what}`"),
+            )),
+        }
+    };
+    let (t1, t2) = pair("breaks", &u.breaks, "[t1, t2]")?;
+    let (s1, s2) = pair("levels", &u.levels, "[s1, s2]")?;
+    Activation::piecewise_linear(t1, t2, s1, s2)
+        .map_err(|e| ConfigError::key(key("breaks"), strip(e)))
 }
 
 /// The message of a core error without its own leading name.
@@ -334,14 +374,26 @@ pub fn data(cfg: &Config, base: &Path, refine: usize) -> Result<Data, ConfigErro
                 tensor_limit(k)?;
                 Ok(Inputs::gauss_hermite(d, k))
             }
+            "radial" => Err(ConfigError::key(
+                "data.quadrature",
+                "\"radial\" (the radially reduced isotropic problem) needs kind = \"two_class\"",
+            )),
             other => Err(ConfigError::key(
                 "data.quadrature",
-                format!("unknown quadrature '{other}'; valid: hermite, legendre, closed_form"),
+                format!(
+                    "unknown quadrature '{other}'; valid: hermite, legendre, closed_form, radial"
+                ),
             )),
         }
     };
     if is_closed_form(cfg) {
         check_closed_form(cfg, &student, teacher.as_ref())?;
+    }
+    if is_radial(cfg) && dc.kind != "two_class" {
+        return Err(ConfigError::key(
+            "data.quadrature",
+            format!("\"radial\" (the radially reduced isotropic problem) needs kind = \"two_class\", not '{}'", dc.kind),
+        ));
     }
     let out = match dc.kind.as_str() {
         "gaussian" => {
@@ -353,6 +405,20 @@ pub fn data(cfg: &Config, base: &Path, refine: usize) -> Result<Data, ConfigErro
                 q = q.transform(Array2::from_shape_vec((d, d), l).expect("d×d").view());
             }
             q.label(&need_teacher()?, noise * noise).map_err(at("teacher"))?
+        }
+        "two_class" if is_radial(cfg) => {
+            check_radial(cfg, &student)?;
+            let delta = dc
+                .delta
+                .ok_or_else(|| ConfigError::key("data.delta", "two_class data needs delta (Δ)"))?;
+            // the grid runs use the radial reduction (`radial_field`); these samples are the
+            // particles' data (R_N, exact gradients) and `mfl check`'s E[y²] line
+            let n = dc.n.unwrap_or(RADIAL_SAMPLES);
+            if n == 0 {
+                return Err(ConfigError::key("data.n", "must be ≥ 1"));
+            }
+            Data::two_class_samples(d, delta, n * refine, dc.seed.unwrap_or(0))
+                .map_err(at("data.delta"))?
         }
         "two_class" => {
             let delta = dc
@@ -493,6 +559,164 @@ pub fn closed_form_field(
         })
 }
 
+/// The default number of two-class samples of the particles' data with `quadrature = "radial"`.
+pub const RADIAL_SAMPLES: usize = 20_000;
+
+/// Whether `[data] quadrature = "radial"`: the isotropic two-class problem reduced to the law of
+/// r = |w| on a 1D grid [0, r_max] ([`mfl_pde::IsotropicField`]); the particles stay in R^d.
+pub fn is_radial(cfg: &Config) -> bool {
+    cfg.data.quadrature.as_deref() == Some("radial")
+}
+
+/// The conditions of the radial reduction: `[data] kind = "two_class"` (checked by the caller),
+/// a ridge unit σ(⟨w, x⟩) with `param = "w"` and `input_dim` ≥ 2, no `[teacher]` (the labels
+/// are the classes), the squared loss.
+fn check_radial(cfg: &Config, student: &Unit) -> Result<(), ConfigError> {
+    const WHY: &str = "quadrature = \"radial\" needs";
+    match student {
+        Unit::Ridge {
+            param: Param::W,
+            input_dim,
+            ..
+        } if *input_dim >= 2 => {}
+        _ => {
+            return Err(ConfigError::key(
+                "data.quadrature",
+                format!("{WHY} a ridge unit with param = \"w\" and input_dim ≥ 2 ([unit])"),
+            ))
+        }
+    }
+    if cfg.teacher.is_some() {
+        return Err(ConfigError::key(
+            "teacher",
+            format!("{WHY} the two classes' labels y = ±1: remove [teacher]"),
+        ));
+    }
+    if cfg.problem.loss != LossKind::Squared {
+        return Err(ConfigError::key(
+            "data.quadrature",
+            format!("{WHY} the squared loss (problem.loss)"),
+        ));
+    }
+    Ok(())
+}
+
+/// The radial rule of `[data]`: `nodes` Gauss–Gegenbauer nodes in the cosine (default 16),
+/// `panels` Gauss–Legendre panels of 8 nodes in g (default 16), `truncate` L (default 8).
+pub fn radial_rule(cfg: &Config, refine: usize) -> Result<mfl_pde::RadialRule, ConfigError> {
+    let dc = &cfg.data;
+    let d = mfl_pde::RadialRule::default();
+    let s_nodes = dc.nodes.unwrap_or(d.s_nodes);
+    if s_nodes == 0 {
+        return Err(ConfigError::key(
+            "data.nodes",
+            "must be ≥ 1 (0 quadrature nodes)",
+        ));
+    }
+    let panels = dc.panels.unwrap_or(d.panels);
+    if panels == 0 {
+        return Err(ConfigError::key("data.panels", "must be ≥ 1"));
+    }
+    let truncate = finite("data.truncate", dc.truncate.unwrap_or(d.truncate))?;
+    if truncate <= 0.0 {
+        return Err(ConfigError::key("data.truncate", "must be > 0"));
+    }
+    Ok(mfl_pde::RadialRule {
+        s_nodes,
+        panels,
+        truncate,
+    }
+    .refined(refine))
+}
+
+/// The radial kernel (v, u_d) of `[unit]` and `[data]` when `quadrature = "radial"`.
+pub fn radial_kernel(cfg: &Config, refine: usize) -> Result<mfl_pde::IsotropicKernel, ConfigError> {
+    let student = unit(&cfg.unit, "unit")?;
+    check_radial(cfg, &student)?;
+    let Unit::Ridge { act, input_dim, .. } = student else {
+        unreachable!("checked");
+    };
+    let delta = cfg
+        .data
+        .delta
+        .ok_or_else(|| ConfigError::key("data.delta", "two_class data needs delta (Δ)"))?;
+    mfl_pde::IsotropicKernel::new(act, input_dim, delta, radial_rule(cfg, refine)?).map_err(|e| {
+        match e {
+            mfl_pde::PdeError::Invalid { what, why } if what == "delta" => {
+                ConfigError::key("data.delta", why)
+            }
+            other => ConfigError::key("data.quadrature", other.to_string()),
+        }
+    })
+}
+
+/// The radially reduced grid potential when `[data] quadrature = "radial"` (None otherwise):
+/// [`mfl_pde::IsotropicField`] on the radial `grid` with λ of `[problem]` and T. Tabulates u_d.
+pub fn radial_field(
+    cfg: &Config,
+    mf: &MeanField,
+    grid: &Grid,
+) -> Result<Option<mfl_pde::IsotropicField>, ConfigError> {
+    if !is_radial(cfg) {
+        return Ok(None);
+    }
+    if cfg
+        .solver
+        .as_ref()
+        .is_some_and(|s| s.interaction == InteractionKind::Fft)
+    {
+        return Err(ConfigError::key(
+            "solver.interaction",
+            "\"fft\" does not apply with data.quadrature = \"radial\"",
+        ));
+    }
+    let kernel = radial_kernel(cfg, 1)?;
+    mfl_pde::IsotropicField::new(kernel, grid, mf.lambda, temperature(cfg)?)
+        .map(Some)
+        .map_err(|e| match e {
+            mfl_pde::PdeError::Invalid { why, .. } => ConfigError::key("grid", why),
+            other => ConfigError::key("grid", other.to_string()),
+        })
+}
+
+/// The initial law of the radius on the radial grid: `[init] kind = "gaussian"` with `std`
+/// (w ~ N(0, std² I_d); `mean`, if given, all zeros) gives p₀(r) ∝ r^{d−1}e^{−r²/(2 std²)} at the
+/// cell centres, mass 1 ([`mfl_pde::IsotropicField::gaussian_radius`]).
+pub fn radial_initial_density(cfg: &Config, grid: &Grid) -> Result<Vec<f64>, ConfigError> {
+    let i = cfg
+        .init
+        .as_ref()
+        .ok_or_else(|| ConfigError::key("init", "this command needs an [init] table"))?;
+    if i.kind != "gaussian" {
+        return Err(ConfigError::key(
+            "init.kind",
+            format!(
+                "with data.quadrature = \"radial\" the initial law must stay radial: kind = \"gaussian\" \
+                 with `std` (or \"snapshot\"), not '{}'",
+                i.kind
+            ),
+        ));
+    }
+    if i.cov.is_some() {
+        return Err(ConfigError::key(
+            "init.cov",
+            "with data.quadrature = \"radial\" the initial Gaussian is isotropic: give `std`",
+        ));
+    }
+    if i.mean.as_ref().is_some_and(|m| m.iter().any(|v| *v != 0.0)) {
+        return Err(ConfigError::key(
+            "init.mean",
+            "with data.quadrature = \"radial\" the initial Gaussian is centred (mean 0)",
+        ));
+    }
+    let std = i
+        .std
+        .ok_or_else(|| ConfigError::key("init.std", "a radial Gaussian needs `std`"))?;
+    let d = cfg.unit.input_dim;
+    mfl_pde::IsotropicField::gaussian_radius(grid, d, std)
+        .map_err(|e| ConfigError::key("init.std", e.to_string()))
+}
+
 /// The mean-field problem of `[problem]`, `[unit]`, `[data]`, `[teacher]`.
 pub fn mean_field(cfg: &Config, base: &Path, refine: usize) -> Result<MeanField, ConfigError> {
     let u = unit(&cfg.unit, "unit")?;
@@ -524,7 +748,28 @@ pub fn grid(cfg: &Config) -> Result<Grid, ConfigError> {
         .grid
         .as_ref()
         .ok_or_else(|| ConfigError::key("grid", "this command needs a [grid] table"))?;
-    let dd = unit(&cfg.unit, "unit")?.theta_dim();
+    let radial = is_radial(cfg);
+    let dd = if radial {
+        1
+    } else {
+        unit(&cfg.unit, "unit")?.theta_dim()
+    };
+    if radial && (g.lo.first() != Some(&0.0) || g.lo.len() != 1) {
+        return Err(ConfigError::key(
+            "grid.lo",
+            "with data.quadrature = \"radial\" the grid is the radius: lo = [0.0], hi = [r_max]",
+        ));
+    }
+    if radial
+        && g.boundary
+            .as_ref()
+            .is_some_and(|b| b.iter().any(|x| x != "noflux"))
+    {
+        return Err(ConfigError::key(
+            "grid.boundary",
+            "the radial grid [0, r_max] has no-flux walls",
+        ));
+    }
     if dd > 2 {
         return Err(ConfigError::key(
             "grid",

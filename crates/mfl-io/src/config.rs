@@ -157,6 +157,13 @@ pub struct UnitCfg {
     /// Periodic: θ = (a, position) with σ = a·φ(x − position) (default false).
     #[serde(default)]
     pub weighted: bool,
+    /// Ridge, `activation = "piecewise_linear"`: the kinks [t₁, t₂], t₁ < t₂.
+    #[serde(default)]
+    pub breaks: Option<Vec<f64>>,
+    /// Ridge, `activation = "piecewise_linear"`: the levels [s₁, s₂] (σ = s₁ for z ≤ t₁, s₂ for
+    /// z ≥ t₂, linear in between).
+    #[serde(default)]
+    pub levels: Option<Vec<f64>>,
 }
 
 fn ridge() -> String {
@@ -513,6 +520,8 @@ impl Default for UnitCfg {
             frequencies: None,
             coeffs: None,
             weighted: false,
+            breaks: None,
+            levels: None,
         }
     }
 }

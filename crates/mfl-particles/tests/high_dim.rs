@@ -83,8 +83,28 @@ fn act_deriv(act: Activation, z: f64) -> (f64, f64) {
                 (0.0, 0.0)
             }
         }
+        // the formula of the definition, written out (exactly the arithmetic of activation.rs,
+        // so bit-equal; the relu form s₁ + k[relu(z − t₁) − relu(z − t₂)] is checked there)
+        Activation::PiecewiseLinear { t1, t2, s1, s2 } => {
+            if z <= t1 {
+                (s1, 0.0)
+            } else if z >= t2 {
+                (s2, 0.0)
+            } else {
+                (
+                    s1 + (s2 - s1) * ((z - t1) / (t2 - t1)),
+                    (s2 - s1) / (t2 - t1),
+                )
+            }
+        }
         _ => unreachable!(),
     }
+}
+
+/// Mei–Montanari–Nguyen's piecewise-linear σ with kinks inside the range of w·x here
+/// (w·x ~ N(0, (1 ± Δ)²) for these particles and data): t₁ = −0.1, t₂ = 0.2, s₁ = −2.5, s₂ = 7.5.
+fn mmn_pl() -> Activation {
+    Activation::piecewise_linear(-0.1, 0.2, -2.5, 7.5).unwrap()
 }
 
 /// ulps of relative error of mfl's (act, act') against libm's tanh and 1/cosh² (unit.rs /
@@ -181,14 +201,14 @@ fn one_step_matches_formula(act: Activation, gradient: Gradient) {
 
 #[test]
 fn one_step_matches_the_formula_exact() {
-    for act in [Activation::Tanh, Activation::Relu] {
+    for act in [Activation::Tanh, Activation::Relu, mmn_pl()] {
         one_step_matches_formula(act, Gradient::Exact);
     }
 }
 
 #[test]
 fn one_step_matches_the_formula_minibatch() {
-    for act in [Activation::Tanh, Activation::Relu] {
+    for act in [Activation::Tanh, Activation::Relu, mmn_pl()] {
         one_step_matches_formula(act, minibatch(48));
     }
 }

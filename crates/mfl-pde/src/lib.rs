@@ -18,6 +18,9 @@
 //!   O(M log M), used by both schemes ([`mean_field_potential`] picks it automatically);
 //! * [`erf_closed`] — Ψ, ∇Ψ and R of an erf network with N(0, 1) inputs in closed form
 //!   (E[erf(ux)erf(vx)] = (2/π) arcsin(2uv/√((1+2u²)(1+2v²)))), no quadrature error;
+//! * [`isotropic`] — units σ(⟨w, x⟩) on MMN's isotropic two classes in d dimensions, reduced
+//!   exactly to the law of r = |w|: v(r), u_d(r, r') (Gauss–Gegenbauer in the cosine), the
+//!   entropic potential −T(d − 1) log r, and the exact risk of d-dimensional particles;
 //! * [`decay`] — the measured exponential rate of F(ρ_t) − F* with its window and interval;
 //! * [`diagnostics`] — mass, risk, free energy, entropy, moments, dissipation, Gibbs residual;
 //! * [`driver`] — the time loop, blow-up detection and the [`driver::Observer`] interface;
@@ -38,6 +41,7 @@ pub mod error;
 pub mod fft;
 pub mod flux;
 pub mod histogram;
+pub mod isotropic;
 pub mod potential;
 pub mod spectral;
 pub mod stationary;
@@ -52,6 +56,7 @@ pub use driver::{
 pub use erf_closed::{ErfClosedForm, ErfInteraction};
 pub use error::PdeError;
 pub use histogram::histogram;
+pub use isotropic::{IsotropicField, IsotropicKernel, RadialRule};
 pub use potential::{Energy, FixedPotential, LinearResponse, MeanFieldPotential, PotentialField};
 pub use spectral::{PositivityFilter, SpectralEtdrk4};
 pub use stationary::{stationary, Stationary, StationaryOptions};

@@ -76,6 +76,16 @@ pub fn setup(sc: &Scenario) -> Result<CompareSetup, Error> {
         )
         .into());
     }
+    if build::is_radial(cfg) {
+        // the PDE is the law of |w|; the particles live in R^d with a sampled R_N: a gap
+        // against R(p_t) needs the particles' exact risk and a radial control variate (not built)
+        return Err(ConfigError::key(
+            "data.quadrature",
+            "\"radial\" is for grid runs (solve, stationary) and `mfl particles`; `mfl compare` \
+             on the radially reduced problem is not implemented",
+        )
+        .into());
+    }
     let ns = particle_numbers(&cmp)?;
     let p = cfg.particles.as_ref().ok_or_else(|| {
         ConfigError::key(

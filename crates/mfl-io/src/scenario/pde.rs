@@ -198,6 +198,9 @@ pub fn initial_density(
         }
         return Ok(rho);
     }
+    if build::is_radial(cfg) {
+        return Ok(build::radial_initial_density(cfg, grid)?);
+    }
     let law = build::law(cfg, grid.dim(), Some(grid))?;
     Ok(law
         .on_grid(grid)
@@ -306,7 +309,9 @@ pub fn setup(sc: &Scenario) -> Result<SolveSetup, Error> {
             .map_err(|e| ConfigError::key("solver.scheme", strip_what(&e)))?;
     }
     let rho0 = initial_density(cfg, base, &grid)?;
+    let radial = build::radial_field(cfg, &mf, &grid)?;
     let field: Box<dyn PotentialField> = match build::closed_form_field(cfg, &mf, &grid)? {
+        _ if radial.is_some() => Box::new(radial.expect("checked")),
         Some(f) => Box::new(f),
         None => mean_field_potential(mf, &grid, interaction).map_err(|e| match e {
             mfl_pde::PdeError::Invalid { what, why } if what == "interaction" => {
@@ -322,6 +327,49 @@ pub fn setup(sc: &Scenario) -> Result<SolveSetup, Error> {
         rho0,
         opts,
     })
+}
+
+/// What `mfl check` prints for `data.quadrature = "radial"`: the radial grid, the u_d table and
+/// its K-vs-2K accuracy (every 8th radius, pairs), R(p₀) and the particles' data.
+pub fn radial_summary(sc: &Scenario) -> Result<Vec<String>, Error> {
+    let cfg = &sc.config;
+    let grid = sc.require_grid("the radial reduction")?;
+    let kernel = build::radial_kernel(cfg, 1)?;
+    let k = &kernel;
+    let ax = &grid.axes[0];
+    let (du, dv) = k
+        .accuracy(&ax.centres(), 8)
+        .map_err(|e| ConfigError::key("data.nodes", e.to_string()))?;
+    let rule = k.rule();
+    let mut out = vec![
+        format!(
+            "grid        radius r = |w| ∈ [0, {}], {} cells (h = {:.4}, no-flux; the law of |w| for w ∈ R^{})",
+            ax.hi,
+            ax.n,
+            ax.h(),
+            k.dim()
+        ),
+        format!(
+            "interaction radial reduction: u_d(r, r') = E_s[½Σ_y P(a_y r, a_y r', s)], {} Gauss–Gegenbauer \
+             nodes in s, {} panels × 8 in g on [−{}, {}]; tabulated {}×{}; K vs 2K: max|Δu| = {du:.1e}, \
+             max|Δv| = {dv:.1e}",
+            rule.s_nodes, rule.panels, rule.truncate, rule.truncate, ax.n, ax.n
+        ),
+    ];
+    if let Some(pde) = &sc.pde {
+        // the field `mfl solve` built (its table is not computed twice)
+        let e = pde.problem.field.energy(&pde.rho0);
+        out.push(format!(
+            "R(p₀)       {:.10e}   (on the radial grid; R(ρ₀) of the d-dimensional law up to the grid's O(h²))",
+            e.risk.unwrap_or(f64::NAN),
+        ));
+    }
+    out.push(format!(
+        "particles   data: {} two-class samples in R^{} (R_N and exact gradients; minibatches are fresh draws)",
+        sc.mean_field.data.len(),
+        k.dim()
+    ));
+    Ok(out)
 }
 
 /// The reason of an invalid-value error without its leading key.

@@ -134,7 +134,9 @@ pub fn setup(sc: &Scenario) -> Result<StationarySetup, Error> {
             .as_ref()
             .map_or_else(Default::default, |s| s.interaction),
     );
+    let radial = build::radial_field(cfg, &mf, &grid)?;
     let field: Box<dyn PotentialField> = match build::closed_form_field(cfg, &mf, &grid)? {
+        _ if radial.is_some() => Box::new(radial.expect("checked")),
         Some(f) => Box::new(f),
         None => mean_field_potential(mf.clone(), &grid, interaction).map_err(|e| match e {
             mfl_pde::PdeError::Invalid { what, why } if what == "interaction" => {
