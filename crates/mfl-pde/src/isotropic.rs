@@ -40,7 +40,7 @@
 //! ([`PotentialField::energy`]) is E(p) = ½R + (λ/2)∫r²p − T(d − 1)∫p log r — the energy of
 //! ψ_eff (ψ_eff = δE/δp). The diagnostics' `entropy` is then the 1D −∫p log p; the
 //! d-dimensional entropy is −∫ρ log ρ dw = −∫p log p + (d − 1)∫p log r + log|S^{d−1}|.
-//! R(p) = E[y²] + 2∫v p + ∬u_d p p with E[y²] = 1.
+//! R(p) = E\[y²\] + 2∫v p + ∬u_d p p with E\[y²\] = 1.
 //!
 //! # Evaluation
 //!
@@ -440,7 +440,7 @@ impl IsotropicKernel {
             .sum()
     }
 
-    /// E[y²] = 1 (labels ±1).
+    /// E\[y²\] = 1 (labels ±1).
     pub fn label_second_moment(&self) -> f64 {
         1.0
     }
@@ -534,7 +534,7 @@ impl IsotropicKernel {
     }
 }
 
-/// p ↦ out_m = Σ_l u_d(r_m, r_l) v_l h: the linearisation DΨ[v] of the radial potential
+/// p ↦ out_m = Σ_l u_d(r_m, r_l) v_l h: the linearisation DΨ\[v\] of the radial potential
 /// (Ψ is affine in p), for the stationary solver's rates.
 #[derive(Debug)]
 pub struct RadialInteraction {
