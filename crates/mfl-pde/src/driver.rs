@@ -359,7 +359,13 @@ impl TimeStepper for FvRun<'_> {
             return Err(self.blow(format!("negative density {min}")));
         }
         if let Some(f0) = self.free_energy {
-            let f1 = free_energy(self.problem, &self.rho);
+            // Ψ(ρ⁺) comes with E(ρ⁺) in one network pass and is the next step's first Ψ
+            let mut buf = psi.unwrap_or_else(|| vec![0.0; self.rho.len()]);
+            let e = self.problem.field.potential_energy(&self.rho, &mut buf);
+            let vol = self.problem.grid.cell_volume();
+            let f1 = e.energy
+                + self.problem.temperature * mfl_core::functional::neg_entropy(&self.rho, vol);
+            *self.psi.get_mut() = Some(buf);
             if f1.is_nan() || f1 - f0 > FREE_ENERGY_RISE_TOL * (1.0 + f0.abs()) {
                 return Err(self.blow(format!(
                     "the free energy rose from {f0} to {f1} over a step of dt = {dt} (the \
