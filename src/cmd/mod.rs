@@ -87,11 +87,8 @@ pub fn create_output(
     force: bool,
 ) -> Result<OutputFile, Box<dyn std::error::Error>> {
     let mut inputs: Vec<(String, PathBuf)> = vec![("the config file".into(), config.into())];
-    if let Some(p) = &sc.config.data.path {
-        inputs.push(("the data file of data.path".into(), sc.base.join(p)));
-    }
-    if let Some(p) = sc.config.init.as_ref().and_then(|i| i.file.as_ref()) {
-        inputs.push(("the file of init.file".into(), sc.base.join(p)));
+    for (key, p) in sc.input_files() {
+        inputs.push((format!("the file of {key}"), p));
     }
     for (what, p) in &inputs {
         if same_file(out, p) {
@@ -107,12 +104,11 @@ pub fn create_output(
     } else {
         Existing::Refuse
     };
-    Ok(OutputFile::create_with(
-        out,
-        command,
-        &resolved_config(&sc.config),
-        existing,
-    )?)
+    let hash = sc.config_hash()?;
+    let file = OutputFile::create_with(out, command, &sc.resolved_toml(), existing)?;
+    file.set_attr("/", "config_hash", &hash)?;
+    file.flush()?;
+    Ok(file)
 }
 
 /// Mark a failed run's output `status = failed: msg`, close it, and check that it reads back
@@ -159,9 +155,4 @@ fn same_file(a: &Path, b: &Path) -> bool {
         let _ = (ma, mb);
         matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
     }
-}
-
-/// The resolved config (after `--set`), as TOML text for the output's `config` attribute.
-pub fn resolved_config(cfg: &mfl_io::Config) -> String {
-    toml::to_string(cfg).unwrap_or_else(|e| format!("# config could not be serialised: {e}"))
 }

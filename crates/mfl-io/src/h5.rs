@@ -1,6 +1,7 @@
 //! HDF5 output, written incrementally (DESIGN.md §4).
 //!
-//! Layout: root attributes `mfl_version`, `command`, `config` (the resolved TOML), `status`
+//! Layout: root attributes `mfl_version`, `command`, `config` (the resolved TOML), `config_hash`
+//! (SHA-256 of that TOML and the input files, [`crate::scenario::fingerprint`]), `status`
 //! (`running` while the run goes on, then `complete` or `failed: <reason>`); `/grid/theta_a`
 //! (cell centres), `/time` and `/density` [snapshot, n0(, n1)]; `/diagnostics/<name>` time series;
 //! `/particles/*`; `/compare/*`. Series and snapshot stacks are chunked and extendable, and the

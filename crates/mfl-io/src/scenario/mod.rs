@@ -10,6 +10,7 @@
 //! [`Scenario::refined`]) are derived from the built objects, never by re-parsing the config.
 
 pub mod compare;
+pub mod fingerprint;
 pub mod particles;
 pub mod pde;
 pub mod stationary;
@@ -62,6 +63,34 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// The input files the config reads, each with its key: `data.path` and `init.file`,
+    /// resolved against [`Scenario::base`].
+    pub fn input_files(&self) -> Vec<(&'static str, PathBuf)> {
+        let mut inputs = Vec::new();
+        if let Some(p) = &self.config.data.path {
+            inputs.push(("data.path", self.base.join(p)));
+        }
+        if let Some(p) = self.config.init.as_ref().and_then(|i| i.file.as_ref()) {
+            inputs.push(("init.file", self.base.join(p)));
+        }
+        inputs
+    }
+
+    /// The resolved config as TOML text (after `--set`, every default filled in): what an
+    /// output stores in its `config` attribute.
+    pub fn resolved_toml(&self) -> String {
+        toml::to_string(&self.config)
+            .unwrap_or_else(|e| format!("# config could not be serialised: {e}"))
+    }
+
+    /// The config hash ([`fingerprint::config_hash`]) of the resolved config and its input
+    /// files: equal hashes mean the same run; resume and merge check it.
+    pub fn config_hash(&self) -> Result<String, Error> {
+        let inputs = self.input_files();
+        let refs: Vec<(&str, &Path)> = inputs.iter().map(|(k, p)| (*k, p.as_path())).collect();
+        Ok(fingerprint::config_hash(&self.resolved_toml(), &refs)?)
+    }
+
     /// Read `path`, apply the `key=value` overrides and resolve the tables of `job`.
     pub fn load(path: &Path, sets: &[String], job: Job) -> Result<Self, Error> {
         let cfg = build::load(path, sets)?;
