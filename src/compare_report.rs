@@ -86,12 +86,11 @@ impl<'a> Report<'a> {
         let w2 = |name: &str, g: &dyn Fn(&mfl_compare::GapRow) -> f64| {
             f.write_array(name, arr2(t, g).view().into_dyn())
         };
-        w1("/compare/n", t.ns.iter().map(|&n| n as f64).collect())?;
+        let ns: Vec<u64> = t.ns.iter().map(|&n| n as u64).collect();
+        f.write_array("/compare/n", arr1(&ns).view().into_dyn())?;
         w1("/compare/time", t.times.clone())?;
-        w1(
-            "/compare/seeds",
-            t.seeds.iter().map(|&s| s as f64).collect(),
-        )?;
+        let seeds: Vec<u64> = t.seeds.iter().map(|&s| s as u64).collect();
+        f.write_array("/compare/seeds", arr1(&seeds).view().into_dyn())?;
         w2("/compare/gap_risk", &|r| r.best_gap_risk().0)?;
         w2("/compare/gap_risk_se", &|r| r.best_gap_risk().1)?;
         w2("/compare/gap_risk_raw", &|r| r.gap_risk)?;
@@ -208,12 +207,8 @@ impl<'a> Report<'a> {
                 "/compare/step_bias_se",
                 b.iter().map(|r| r.step_bias_se).collect(),
             )?;
-            w1(
-                "/compare/trustworthy",
-                b.iter()
-                    .map(|r| f64::from(u8::from(r.trustworthy)))
-                    .collect(),
-            )?;
+            let ok: Vec<u8> = b.iter().map(|r| u8::from(r.trustworthy)).collect();
+            f.write_array("/compare/trustworthy", arr1(&ok).view().into_dyn())?;
             f.set_attr(
                 "/compare",
                 "step_bias_method",
@@ -438,7 +433,7 @@ impl<'a> Report<'a> {
 }
 
 /// A [S]-vector as an HDF5-ready array.
-pub(crate) fn arr1(v: &[f64]) -> Array1<f64> {
+pub(crate) fn arr1<T: Clone>(v: &[T]) -> Array1<T> {
     Array1::from(v.to_vec())
 }
 

@@ -1,12 +1,25 @@
 //! A progress bar over model time (indicatif), silent with `--quiet` or when stderr is not a
-//! terminal — the one bar of every command, attached to runs as an observer.
+//! terminal — the one bar of every command, attached to runs as an observer. A host (the
+//! Python package) can also receive every update through [`set_sink`] to draw its own bar.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::{Arc, RwLock};
+
+/// Receives `(what, fraction done in [0, 1], message)` at every update of any bar.
+pub type Sink = Arc<dyn Fn(&str, f64, &str) + Send + Sync>;
+
+static SINK: RwLock<Option<Sink>> = RwLock::new(None);
+
+/// Install (or with `None` remove) the process-wide receiver of progress updates.
+pub fn set_sink(sink: Option<Sink>) {
+    *SINK.write().unwrap_or_else(|e| e.into_inner()) = sink;
+}
 
 /// Progress of a run from t = 0 to t_end.
 pub struct Progress {
     bar: ProgressBar,
     t_end: f64,
+    what: String,
 }
 
 const TICKS: u64 = 10_000;
@@ -27,7 +40,11 @@ impl Progress {
             b.set_prefix(what.to_string());
             b
         };
-        Progress { bar, t_end }
+        Progress {
+            bar,
+            t_end,
+            what: what.to_string(),
+        }
     }
 
     /// Advance to model time t with a status message.
@@ -39,6 +56,9 @@ impl Progress {
         };
         self.bar.set_position((frac * TICKS as f64) as u64);
         self.bar.set_message(msg.to_string());
+        if let Some(sink) = SINK.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            sink(&self.what, frac, msg);
+        }
     }
 
     /// Leave the final state on screen.

@@ -16,6 +16,20 @@ pub static STOP: AtomicBool = AtomicBool::new(false);
 /// The number of the first signal received (0: none).
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
 
+/// Set by [`embed`]: the host process (Python) owns the signal handlers.
+static EMBEDDED: AtomicBool = AtomicBool::new(false);
+
+/// Run inside a host that handles signals itself (the Python package): [`install`] then leaves
+/// the handlers alone, and the host raises [`STOP`] when it wants a run to stop (Ctrl-C).
+pub fn embed() {
+    EMBEDDED.store(true, Ordering::SeqCst);
+}
+
+/// Lower [`STOP`] before a new run in the same process (the CLI runs once; a host runs many).
+pub fn reset() {
+    STOP.store(false, Ordering::SeqCst);
+}
+
 #[cfg(unix)]
 extern "C" fn on_signal(sig: libc::c_int) {
     // only async-signal-safe operations: atomics and _exit
@@ -31,6 +45,9 @@ extern "C" fn on_signal(sig: libc::c_int) {
 
 /// Install the handlers (once, at the start of a run).
 pub fn install() {
+    if EMBEDDED.load(Ordering::SeqCst) {
+        return;
+    }
     #[cfg(unix)]
     for sig in [libc::SIGINT, libc::SIGTERM] {
         // SAFETY: a zeroed sigaction with a plain handler and an empty mask is valid; the

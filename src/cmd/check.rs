@@ -7,29 +7,39 @@ use mfl_io::scenario::Job;
 use mfl_io::{build, Scenario};
 use mfl_pde::StepperChoice;
 use ndarray::Array1;
+use std::fmt::Write;
 use std::path::Path;
 
 /// `mfl check CONFIG`: build the Scenario exactly as the runs do and print it.
 pub fn run(path: &Path, sets: &[String]) -> CmdResult {
+    print!("{}", report(path, sets)?);
+    Ok(())
+}
+
+/// What `mfl check` prints: the Scenario built exactly as the runs build it, described.
+pub fn report(path: &Path, sets: &[String]) -> Result<String, Box<dyn std::error::Error>> {
+    let mut out = String::new();
     // exactly what the runs build: every table present is resolved, or the first error is
     // reported naming its key
     let sc = Scenario::load(path, sets, Job::Check)?;
     let (cfg, base, mf) = (&sc.config, sc.base.as_path(), &sc.mean_field);
     let t = build::temperature(cfg)?;
     let dd = mf.theta_dim();
-    println!("config      {}", path.display());
-    println!(
+    writeln!(out, "config      {}", path.display())?;
+    writeln!(
+        out,
         "unit        {}  (θ ∈ R^{dd}, x ∈ R^{})",
         describe(&mf.unit),
         mf.unit.input_dim()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "data        {} ({} points, weights sum {:.6})",
         cfg.data.kind,
         mf.data.len(),
         mf.data.w.sum()
-    );
-    println!("loss        {:?}, T = {t}, λ = {}", mf.loss, mf.lambda);
+    )?;
+    writeln!(out, "loss        {:?}, T = {t}, λ = {}", mf.loss, mf.lambda)?;
     if let Some(grid) = sc.grid.as_ref().filter(|_| !build::is_radial(cfg)) {
         let desc: Vec<String> = grid
             .axes
@@ -49,18 +59,19 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
                 )
             })
             .collect();
-        println!("grid        {} cells: {}", grid.len(), desc.join("; "));
+        writeln!(out, "grid        {} cells: {}", grid.len(), desc.join("; "))?;
         let closed = build::closed_form_field(cfg, mf, grid)?;
         if closed.is_some() {
-            println!(
+            writeln!(
+                out,
                 "interaction erf closed form E[erf(ux)erf(vx)] = (2/π)arcsin(2uv/√((1+2u²)(1+2v²))): \
                  O(n_a·n_w + n_w²), no quadrature error (particles: {} Gauss–Hermite nodes)",
                 mf.data.len()
-            );
+            )?;
         } else {
             match mfl_pde::ConvolutionPotential::applies(mf, grid) {
-                Ok(()) => println!("interaction convolution type: Ψ by FFT, O(M log M)"),
-                Err(e) => println!("interaction direct O(M·K) sums ({e})"),
+                Ok(()) => writeln!(out, "interaction convolution type: Ψ by FFT, O(M log M)")?,
+                Err(e) => writeln!(out, "interaction direct O(M·K) sums ({e})")?,
             }
         }
         if cfg
@@ -76,33 +87,36 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
             let r = mf.risk(mu);
             let fine = build::mean_field(cfg, base, 2)?;
             let r2 = fine.risk(mu);
-            println!(
+            writeln!(
+                out,
                 "R(ρ₀)       {r:.10e}   quadrature error estimate |R_K − R_2K| = {:.2e} (K = {}, 2K = {})",
                 (r - r2).abs(),
                 mf.data.len(),
                 fine.data.len()
-            );
+            )?;
             if let Some(cf) = &closed {
                 use mfl_pde::PotentialField;
                 let rc = cf.energy(&rho).risk.unwrap_or(f64::NAN);
-                println!(
+                writeln!(
+                out,
                     "R(ρ₀)       {rc:.10e}   closed form (the Gauss–Hermite line above is off by {:.2e})",
                     (r - rc).abs()
-                );
+                )?;
             }
         }
     } else if build::is_radial(cfg) {
         for line in mfl_io::scenario::pde::radial_summary(&sc)? {
-            println!("{line}");
+            writeln!(out, "{line}")?;
         }
     } else {
         let r0 = mf.risk_of_network(&vec![0.0; mf.data.len()]);
         let fine = build::mean_field(cfg, base, 2)?;
         let r1 = fine.risk_of_network(&vec![0.0; fine.data.len()]);
-        println!(
+        writeln!(
+            out,
             "E[y²]       {r0:.10e}   quadrature error estimate |K − 2K| = {:.2e}",
             (r0 - r1).abs()
-        );
+        )?;
     }
     if let Some(pde) = &sc.pde {
         let grid = &pde.problem.grid;
@@ -113,32 +127,36 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
                     .iter()
                     .map(|a| format!("|k| ≤ {}", (a.n - 1) / 3))
                     .collect();
-                println!(
+                writeln!(
+                out,
                     "spectral    ETDRK4, exact diffusion, 2/3 rule keeps {} (all axes must be periodic)",
                     kept.join(" × ")
-                );
+                )?;
             }
-            _ => println!("solver      {}", describe_stepper(&pde.opts.stepper)),
+            _ => writeln!(out, "solver      {}", describe_stepper(&pde.opts.stepper))?,
         }
         let dt = mfl_pde::first_step(&pde.problem, &pde.rho0, &pde.opts)
             .map_err(|e| format!("solver: the first step from ρ₀ fails: {e}"))?;
-        println!(
+        writeln!(
+            out,
             "first dt    {dt:.6e} (the stepper's own first step from ρ₀; t_end = {}, {} snapshots)",
             pde.opts.t_end,
             pde.opts.snapshot_times.len()
-        );
+        )?;
     }
     if let Some(p) = &sc.particles {
-        println!(
+        writeln!(
+            out,
             "particles   N = {}, {} seed(s), η = {}, t_end = {}",
             p.dynamics.n,
             p.seeds.len(),
             p.dynamics.eta,
             p.t_end
-        );
+        )?;
     }
     if let Some(st) = &sc.stationary {
-        println!(
+        writeln!(
+            out,
             "stationary  T = {:?}, tol {:e}, max_iter {}, damping {}, Anderson depth {}, rates {}",
             st.temperatures,
             st.opts.tol,
@@ -149,10 +167,11 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
                 "on (krylov_dim {}, rate_tol {:e})",
                 e.max_dim, e.tol
             ))
-        );
+        )?;
     }
     if let Some(cs) = &sc.compare {
-        println!(
+        writeln!(
+            out,
             "compare     N = {:?}, {} seeds, times {:?}, control {}, budget {}{}",
             cs.ns,
             cs.seeds.len(),
@@ -162,10 +181,10 @@ pub fn run(path: &Path, sets: &[String]) -> CmdResult {
             cs.cmp
                 .equilibrium_from
                 .map_or(String::new(), |t| format!(", equilibrium from t = {t}"))
-        );
+        )?;
     }
-    println!("ok");
-    Ok(())
+    writeln!(out, "ok")?;
+    Ok(out)
 }
 
 fn describe(u: &Unit) -> String {

@@ -6,11 +6,16 @@
 //! (cell centres), `/time` and `/density` [snapshot, n0(, n1)]; `/diagnostics/<name>` time series;
 //! `/particles/*`; `/compare/*`. Series and snapshot stacks are chunked and extendable, and the
 //! file is flushed after every append, so a run that is killed leaves a file that opens with the
-//! records written so far (and `status = running`).
+//! records written so far (and `status = running`). Every dataset gets the named dimensions
+//! and CF attributes of [`crate::layout`] when it is created, its dimension scales attached
+//! ([`crate::scales`]), so xarray (h5netcdf) opens the root and each group with named
+//! dimensions and coordinates.
 
+use crate::layout;
 use hdf5::types::VarLenUnicode;
-use hdf5::{Dataset, File};
+use hdf5::{Dataset, File, H5Type};
 use ndarray::{ArrayD, ArrayViewD};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -100,6 +105,8 @@ pub struct OutputFile {
     path: PathBuf,
     /// name → (dataset, rows written)
     stacks: HashMap<String, (Dataset, usize)>,
+    /// (dataset, axis, scale) attachments waiting for their scale to be written.
+    pending: RefCell<Vec<(String, usize, String)>>,
     /// The lock (held while this value lives; released when the descriptor closes).
     _lock: std::fs::File,
 }
@@ -213,6 +220,7 @@ impl OutputFile {
             file,
             path: path.to_path_buf(),
             stacks: HashMap::new(),
+            pending: RefCell::new(Vec::new()),
             _lock: lock,
         };
         out.set_attr("/", "mfl_version", env!("CARGO_PKG_VERSION"))?;
@@ -276,32 +284,113 @@ impl OutputFile {
         Ok(())
     }
 
-    /// Write a whole (fixed-size) dataset.
-    pub fn write_array(&self, name: &str, data: ArrayViewD<f64>) -> Result<(), H5Error> {
+    /// Write a whole (fixed-size) dataset (f64, or an integer type for counts and seeds).
+    pub fn write_array<T: H5Type + Clone>(
+        &self,
+        name: &str,
+        data: ArrayViewD<T>,
+    ) -> Result<(), H5Error> {
         self.ensure_parent(name)?;
         let owned = data.as_standard_layout();
-        self.file
+        let ds = self
+            .file
             .new_dataset_builder()
             .with_data(&owned)
             .create(name)
             .map_err(err(&self.path, format!("dataset {name}")))?;
+        self.describe(name, &ds, None)
+    }
+
+    /// Give the new dataset `name` its layout: the CF attributes of [`layout::var`], its own
+    /// scale when it is a coordinate variable, and its dimension scales attached (pure
+    /// dimensions are created here; a coordinate not written yet is attached when it is).
+    /// `grows` is the extendable axis of a stack. Paths the layout does not know are left
+    /// as they are.
+    fn describe(&self, name: &str, ds: &Dataset, grows: Option<usize>) -> Result<(), H5Error> {
+        let fail = |msg: String| H5Error {
+            path: self.path.display().to_string(),
+            what: format!("dimension scales of {name}"),
+            msg,
+        };
+        if let Some(v) = layout::var(name) {
+            for (key, value) in [
+                ("long_name", v.long_name),
+                ("units", v.units),
+                ("description", v.description),
+                ("coordinates", v.coordinates),
+            ] {
+                if !value.is_empty() {
+                    self.set_attr(name, key, value)?;
+                }
+            }
+            let shape = ds.shape();
+            if v.dims.len() >= shape.len() {
+                if shape.len() == 1 && v.dims[0] == name {
+                    crate::scales::set_scale(ds, layout::dim_name(name)).map_err(fail)?;
+                } else {
+                    for (axis, dim) in v.dims[..shape.len()].iter().enumerate() {
+                        if layout::PURE_DIMENSIONS.contains(dim) {
+                            self.pure_dimension(dim, shape[axis], grows == Some(axis))?;
+                        }
+                        self.pending
+                            .borrow_mut()
+                            .push((name.to_string(), axis, dim.to_string()));
+                    }
+                }
+            }
+        }
+        let waiting = std::mem::take(&mut *self.pending.borrow_mut());
+        let mut left = Vec::new();
+        for (var, axis, scale) in waiting {
+            match (self.file.dataset(&var), self.file.dataset(&scale)) {
+                (Ok(d), Ok(s)) => crate::scales::attach(&d, &s, axis).map_err(fail)?,
+                _ => left.push((var, axis, scale)),
+            }
+        }
+        self.pending.borrow_mut().extend(left);
         Ok(())
+    }
+
+    /// The scale of a dimension without values (`len` long, or extendable when `unlimited`),
+    /// created once.
+    fn pure_dimension(&self, path: &str, len: usize, unlimited: bool) -> Result<(), H5Error> {
+        if self.file.dataset(path).is_ok() {
+            return Ok(());
+        }
+        self.ensure_parent(path)?;
+        let b = self.file.new_dataset::<f32>();
+        let ds = if unlimited {
+            b.chunk(1024).shape(hdf5::Extent::resizable(0)).create(path)
+        } else {
+            b.shape(len).create(path)
+        }
+        .map_err(err(&self.path, format!("dimension {path}")))?;
+        let name = crate::scales::pure_name(if unlimited { 0 } else { len });
+        crate::scales::set_scale(&ds, &name).map_err(|msg| H5Error {
+            path: self.path.display().to_string(),
+            what: format!("dimension {path}"),
+            msg,
+        })
     }
 
     /// Append one frame (a scalar, a vector or a 2D array) to the extendable stack `name` of
     /// shape [n, frame shape...].
-    pub fn append(&mut self, name: &str, frame: ArrayViewD<f64>) -> Result<(), H5Error> {
+    pub fn append<T: H5Type + Clone>(
+        &mut self,
+        name: &str,
+        frame: ArrayViewD<T>,
+    ) -> Result<(), H5Error> {
         self.append_at(name, 0, frame)
     }
 
     /// Append one frame to the stack `name` whose extendable axis is `axis`: the dataset has
     /// the frame's shape with the growing axis inserted at `axis` (e.g. `axis = 1` appends the
     /// column of every seed to a [seed, time] table). The frame's shape must stay the same.
-    pub fn append_at(
+    pub fn append_at<T: H5Type + Clone>(
         &mut self,
         name: &str,
         axis: usize,
-        frame: ArrayViewD<f64>,
+        frame: ArrayViewD<T>,
     ) -> Result<(), H5Error> {
         let fshape = frame.shape().to_vec();
         if axis > fshape.len() {
@@ -322,11 +411,12 @@ impl OutputFile {
             chunk.insert(axis, rows);
             let ds = self
                 .file
-                .new_dataset::<f64>()
+                .new_dataset::<T>()
                 .chunk(chunk)
                 .shape(shape)
                 .create(name)
                 .map_err(err(&self.path, format!("dataset {name}")))?;
+            self.describe(name, &ds, Some(axis))?;
             self.stacks.insert(name.to_string(), (ds, 0));
         }
         let (ds, n) = self.stacks.get_mut(name).expect("inserted");
@@ -351,8 +441,8 @@ impl OutputFile {
         Ok(())
     }
 
-    /// Append a scalar to the series `name`.
-    pub fn append_scalar(&mut self, name: &str, v: f64) -> Result<(), H5Error> {
+    /// Append a scalar to the series `name` (f64, or an integer type).
+    pub fn append_scalar<T: H5Type + Clone>(&mut self, name: &str, v: T) -> Result<(), H5Error> {
         self.append(name, ndarray::arr0(v).into_dyn().view())
     }
 
@@ -409,7 +499,8 @@ pub fn read_attr_f64(path: &Path, obj: &str, name: &str) -> Result<f64, H5Error>
     a.read_scalar::<f64>().map_err(err(path, what))
 }
 
-/// The names of all datasets in the file (full paths), sorted.
+/// The names of all datasets in the file (full paths), sorted; the scales of dimensions without
+/// values ([`layout::PURE_DIMENSIONS`]) are not data and are left out.
 pub fn list_datasets(path: &Path) -> Result<Vec<(String, Vec<usize>)>, H5Error> {
     let f = open_read(path)?;
     let mut out = Vec::new();
@@ -421,7 +512,9 @@ pub fn list_datasets(path: &Path) -> Result<Vec<(String, Vec<usize>)>, H5Error> 
         for name in g.member_names()? {
             let full = format!("{prefix}/{name}");
             if let Ok(ds) = g.dataset(&name) {
-                out.push((full, ds.shape()));
+                if !layout::PURE_DIMENSIONS.contains(&full.as_str()) {
+                    out.push((full, ds.shape()));
+                }
             } else if let Ok(sub) = g.group(&name) {
                 walk(&sub, &full, out)?;
             }

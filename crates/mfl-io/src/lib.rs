@@ -12,9 +12,11 @@ pub mod config;
 pub mod csv;
 pub mod error;
 pub mod h5;
+pub mod layout;
 pub mod overrides;
 pub mod plot;
 pub mod record;
+pub mod scales;
 pub mod scenario;
 
 pub use config::Config;

@@ -7,11 +7,17 @@ use mfl_particles::Ensemble;
 use mfl_pde::{Diagnostics, Observer};
 use ndarray::{Array2, ArrayView1, Axis, IxDyn};
 
-/// Write a grid's cell centres as `/grid/theta_a` and its boxes as attributes.
+/// Write a grid's cell centres as `/grid/theta_a` (its boxes as attributes) and, as the
+/// coordinates of the root's datasets, `/theta_a` (see [`crate::layout`]).
 pub fn write_grid(out: &OutputFile, grid: &Grid) -> Result<(), H5Error> {
     for (a, ax) in grid.axes.iter().enumerate() {
         let name = format!("/grid/theta_{a}");
-        out.write_array(&name, ArrayView1::from(&ax.centres()).into_dyn())?;
+        let centres = ax.centres();
+        out.write_array(
+            &format!("/theta_{a}"),
+            ArrayView1::from(&centres).into_dyn(),
+        )?;
+        out.write_array(&name, ArrayView1::from(&centres).into_dyn())?;
         out.set_attr(
             &name,
             "boundary",
@@ -48,7 +54,7 @@ impl<'a> SolveWriter<'a> {
         let dd = d.mean.len();
         o.append_scalar("/diagnostics/time", d.t)?;
         o.append_scalar("/diagnostics/dt", d.dt)?;
-        o.append_scalar("/diagnostics/step", d.step as f64)?;
+        o.append_scalar("/diagnostics/step", d.step as u64)?;
         o.append_scalar("/diagnostics/mass", d.mass)?;
         o.append_scalar("/diagnostics/min_density", d.min_density)?;
         o.append_scalar("/diagnostics/risk", d.risk.unwrap_or(f64::NAN))?;
@@ -128,8 +134,8 @@ impl<'a> StationaryWriter<'a> {
         o.append_scalar("/stationary/entropy", d.entropy)?;
         o.append_scalar("/stationary/mass", d.mass)?;
         o.append_scalar("/stationary/residual", s.residual)?;
-        o.append_scalar("/stationary/iterations", (s.evaluations - 1) as f64)?;
-        o.append_scalar("/stationary/converged", if s.converged { 1.0 } else { 0.0 })?;
+        o.append_scalar("/stationary/iterations", (s.evaluations - 1) as u64)?;
+        o.append_scalar("/stationary/converged", u8::from(s.converged))?;
         let (kappa, bound, error, mode) = match &p.mode {
             Some(m) => (m.kappa, m.bound, m.error, m.vector.clone()),
             None => (f64::NAN, f64::NAN, f64::NAN, vec![f64::NAN; s.rho.len()]),
@@ -165,7 +171,7 @@ impl<'a> ParticlesWriter<'a> {
     }
 
     fn start(&mut self, e: &Ensemble<'_>) -> Result<(), H5Error> {
-        let seeds: Vec<f64> = e.systems().iter().map(|s| s.seed() as f64).collect();
+        let seeds: Vec<u64> = e.systems().iter().map(|s| s.seed()).collect();
         self.out
             .write_array("/particles/seeds", ArrayView1::from(&seeds).into_dyn())?;
         self.out.flush()
