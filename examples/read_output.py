@@ -5,9 +5,9 @@
     python examples/read_output.py quickstart.h5 [snapshot.png]
 
 h5py reads datasets and the root attributes (`command`, `config`, `status`, `mfl_version`).
-xarray opens a group directly with the h5netcdf engine (the /diagnostics time series share one
-dimension), and /density becomes a DataArray with coordinates `time` and `theta_0`
-(and `theta_1`) built from /time and /grid.
+xarray opens the root and each group with the h5netcdf engine, with named dimensions and
+coordinates (HDF5 dimension scales): /density is a DataArray over (snapshot, theta_0[, theta_1])
+with the coordinate `time` along `snapshot`, /diagnostics a Dataset indexed by its `time`.
 """
 
 import sys
@@ -41,20 +41,15 @@ def read_h5py(path):
 
 def read_diagnostics(path):
     """/diagnostics as an xarray Dataset, indexed by its `time` series."""
-    ds = xr.open_dataset(path, engine="h5netcdf", group="diagnostics", phony_dims="sort")
-    return ds.swap_dims({ds.time.dims[0]: "time"})
+    return xr.open_dataset(path, engine="h5netcdf", group="diagnostics")
 
 
 def read_xarray(path):
     """/density as a labelled DataArray over (time, theta_0[, theta_1])."""
-    with h5py.File(path, "r") as f:
-        rho = f["density"][:]
-        dims = ["time"] + [f"theta_{a}" for a in range(rho.ndim - 1)]
-        coords = {"time": f["time"][:]}
-        for a in range(rho.ndim - 1):
-            coords[f"theta_{a}"] = f[f"grid/theta_{a}"][:]
-        attrs = {k: str(v) for k, v in f.attrs.items()}
-    return xr.DataArray(rho, dims=dims, coords=coords, name="density", attrs=attrs)
+    ds = xr.open_dataset(path, engine="h5netcdf")
+    rho = ds.density.swap_dims(snapshot="time")
+    rho.attrs.update({k: str(v) for k, v in ds.attrs.items()})
+    return rho
 
 
 def main():
