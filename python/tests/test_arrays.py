@@ -38,7 +38,7 @@ def test_initial_particles_and_data_points_are_used():
     with tempfile.TemporaryDirectory() as t:
         csv = os.path.join(t, "d.csv")
         with open(csv, "w") as f:
-            f.write("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x[:, 0], y)))
+            f.write("x,y\n" + "".join(f"{float(a)!r},{float(b)!r}\n" for a, b in zip(x[:, 0], y)))
         by_hand = mfl.Scenario.from_toml(QUICK, overrides=SHORT)._with_table(
             "data", {"kind": "csv", "path": csv}).solve(progress=False)
     assert by_hand["density"].values.tobytes() == ds["density"].values.tobytes()

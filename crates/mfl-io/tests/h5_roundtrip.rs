@@ -55,3 +55,52 @@ fn appended_frames_and_attributes_read_back_equal() {
         vec!["/density", "/diagnostics/mean", "/grid/theta_0", "/time"]
     );
 }
+
+/// Every dataset of a solve-like file has its dimensions attached (`DIMENSION_LIST`) or is a
+/// dimension scale itself (`CLASS`), carries a `long_name`, and counts are integers.
+#[test]
+fn every_dataset_has_named_dimensions_and_integers_stay_integers() {
+    let dir = std::env::temp_dir().join(format!("mfl-h5-dims-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("dims.h5");
+    let grid = mfl_core::Grid::new(vec![
+        mfl_core::Axis::new(-1.0, 1.0, 4, mfl_core::Boundary::NoFlux).unwrap(),
+        mfl_core::Axis::new(0.0, std::f64::consts::TAU, 3, mfl_core::Boundary::Periodic).unwrap(),
+    ])
+    .unwrap();
+    let mut f = OutputFile::create(&path, "solve", "").unwrap();
+    mfl_io::record::write_grid(&f, &grid).unwrap();
+    for s in 0..3u64 {
+        f.append("/density", Array2::<f64>::zeros((4, 3)).view().into_dyn())
+            .unwrap();
+        f.append_scalar("/time", s as f64).unwrap();
+        f.append_scalar("/diagnostics/time", s as f64).unwrap();
+        f.append_scalar("/diagnostics/step", 10 * s).unwrap();
+        f.append("/diagnostics/cov", Array2::<f64>::eye(2).view().into_dyn())
+            .unwrap();
+    }
+    f.finish("complete").unwrap();
+    drop(f);
+    let file = mfl_io::h5::open_read(&path).unwrap();
+    for (name, _) in list_datasets(&path).unwrap() {
+        let ds = file.dataset(&name).unwrap();
+        let attrs = ds.attr_names().unwrap();
+        let has = |a: &str| attrs.iter().any(|x| x == a);
+        assert!(has("DIMENSION_LIST") || has("CLASS"), "{name}: {attrs:?}");
+        assert!(has("long_name"), "{name}: {attrs:?}");
+    }
+    let step = file.dataset("/diagnostics/step").unwrap();
+    assert_eq!(step.read_1d::<u64>().unwrap().to_vec(), vec![0, 10, 20]);
+    assert!(step.dtype().unwrap().is::<u64>());
+    assert!(ds_is_scale(&file, "/diagnostics/time"));
+    // read as f64 by the existing readers
+    assert_eq!(
+        read_array(&path, "/diagnostics/step").unwrap().as_slice(),
+        Some(&[0.0, 10.0, 20.0][..])
+    );
+}
+
+fn ds_is_scale(f: &hdf5::File, name: &str) -> bool {
+    let ds = f.dataset(name).unwrap();
+    ds.attr_names().unwrap().iter().any(|a| a == "CLASS")
+}
