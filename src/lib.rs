@@ -15,6 +15,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod compare_report;
+pub mod extrapolate;
 pub mod progress;
 pub mod signals;
 

@@ -319,6 +319,10 @@ pub struct SolverCfg {
     /// implicit, spectral: the time step; mprk22: a fixed time step instead of `rtol`.
     #[serde(default)]
     pub dt: Option<f64>,
+    /// Richardson/Romberg in the grid: 1 (default, off), 2 (grids h, h/2) or 3 (h, h/2, h/4);
+    /// the output holds the finest run and `/extrapolated/*`, `/error_estimate/*`.
+    #[serde(default)]
+    pub extrapolate: Option<usize>,
     /// mprk22: relative tolerance of the error-controlled steps (default 1e-6 unless `dt`).
     #[serde(default)]
     pub rtol: Option<f64>,

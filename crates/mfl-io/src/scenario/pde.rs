@@ -322,6 +322,15 @@ pub fn setup(sc: &Scenario) -> Result<SolveSetup, Error> {
             }
         },
     };
+    if let Some(k) = s.extrapolate {
+        if !(1..=3).contains(&k) {
+            return Err(ConfigError::key(
+                "solver.extrapolate",
+                format!("must be 1 (off), 2 (grids h, h/2) or 3 (h, h/2, h/4), got {k}"),
+            )
+            .into());
+        }
+    }
     if s.stepper != StepperKind::Mprk22 || spectral {
         for (key, v) in [("solver.rtol", s.rtol), ("solver.atol", s.atol)] {
             if v.is_some() {
