@@ -58,8 +58,18 @@ pub fn run_coarse(
         let pde = sc.require_pde().map_err(|e| e.to_string())?;
         let mut rec = Stopping(Recorder::default());
         mfl_pde::solve(&pde.problem, pde.rho0.clone(), &pde.opts, &mut rec).map_err(|e| {
-            let cells: Vec<String> = pde.problem.grid.axes.iter().map(|a| a.n.to_string()).collect();
-            format!("extrapolation level {} (grid {}): {e}", l + 1, cells.join("×"))
+            let cells: Vec<String> = pde
+                .problem
+                .grid
+                .axes
+                .iter()
+                .map(|a| a.n.to_string())
+                .collect();
+            format!(
+                "extrapolation level {} (grid {}): {e}",
+                l + 1,
+                cells.join("×")
+            )
         })?;
         out.push(rec.0.diagnostics);
         tick(l);
@@ -103,7 +113,11 @@ pub fn write(file: &OutputFile, rows: &[Vec<Diagnostics>], p: f64) -> Result<Vec
         .collect();
     let at = |r: &[Diagnostics], t: f64| r.iter().rfind(|d| d.t == t).cloned().expect("common");
     let with_risk = finest.iter().all(|d| d.risk.is_some());
-    let vec = |v: &[f64]| ArrayView1::from(v).into_shape_with_order(IxDyn(&[v.len()])).map(|a| a.to_owned());
+    let vec = |v: &[f64]| {
+        ArrayView1::from(v)
+            .into_shape_with_order(IxDyn(&[v.len()]))
+            .map(|a| a.to_owned())
+    };
     let mut warnings = Vec::new();
     file.write_array("/extrapolated/time", vec(&times)?.view())?;
     file.set_attr_f64("/extrapolated", "levels", rows.len() as f64)?;
@@ -120,7 +134,9 @@ pub fn write(file: &OutputFile, rows: &[Vec<Diagnostics>], p: f64) -> Result<Vec
             order.push(o.unwrap_or(f64::NAN));
             // differences at round-off level carry no order
             let scale = levels.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-            let resolved = levels.windows(2).all(|w| (w[0] - w[1]).abs() > 1e-11 * scale);
+            let resolved = levels
+                .windows(2)
+                .all(|w| (w[0] - w[1]).abs() > 1e-11 * scale);
             if let Some(o) = o.filter(|o| resolved && t > 0.0 && (o - p).abs() > ORDER_TOLERANCE) {
                 off.push((t, o));
             }

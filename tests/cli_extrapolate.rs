@@ -55,13 +55,31 @@ fn extrapolate_3_stores_values_estimates_and_orders_on_the_output_times() {
         let i = fine_t.iter().position(|&x| x == t).unwrap();
         // the extrapolated value moves off the finest grid's by more than the estimate of
         // the once-extrapolated value, and the order is the scheme's
-        assert!(est[k] > 0.0 && est[k] < 1e-3 * risk[k], "t = {t}: estimate {}", est[k]);
+        assert!(
+            est[k] > 0.0 && est[k] < 1e-3 * risk[k],
+            "t = {t}: estimate {}",
+            est[k]
+        );
         assert!((risk[k] - fine_r[i]).abs() > est[k], "t = {t}");
-        assert!((order[k] - 2.0).abs() < 0.2, "t = {t}: observed order {}", order[k]);
+        assert!(
+            (order[k] - 2.0).abs() < 0.2,
+            "t = {t}: observed order {}",
+            order[k]
+        );
     }
     for q in ["free_energy", "energy", "entropy"] {
-        assert_eq!(read_array(&out, &format!("/extrapolated/{q}")).unwrap().len(), 4);
-        assert_eq!(read_array(&out, &format!("/error_estimate/{q}")).unwrap().len(), 4);
+        assert_eq!(
+            read_array(&out, &format!("/extrapolated/{q}"))
+                .unwrap()
+                .len(),
+            4
+        );
+        assert_eq!(
+            read_array(&out, &format!("/error_estimate/{q}"))
+                .unwrap()
+                .len(),
+            4
+        );
     }
 }
 

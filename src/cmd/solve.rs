@@ -152,7 +152,11 @@ pub fn run(
     crate::signals::install();
     let coarse = crate::extrapolate::run_coarse(&levels, |l| {
         if !quiet {
-            eprintln!("extrapolation: grid level {} of {} done", l + 1, levels.len());
+            eprintln!(
+                "extrapolation: grid level {} of {} done",
+                l + 1,
+                levels.len()
+            );
         }
     });
     let coarse = match coarse {

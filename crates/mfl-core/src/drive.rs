@@ -325,7 +325,10 @@ mod tests {
         drive(&mut s, &sched, &mut [&mut log]).unwrap();
         assert_eq!(log.diagnostics, vec![0.0, 0.25, 0.3, 0.55, 0.8, 1.0]);
         for (t, _) in &log.records {
-            assert!(log.diagnostics.contains(t), "no diagnostics at record time {t}");
+            assert!(
+                log.diagnostics.contains(t),
+                "no diagnostics at record time {t}"
+            );
         }
     }
 

@@ -92,9 +92,7 @@ impl StepperChoice {
                 Box::new(ExplicitSsprk3::new(grid, temperature, cfl)?)
             }
             StepperChoice::Implicit { dt } => Box::new(ImplicitSg::new(grid, temperature, dt)?),
-            StepperChoice::Mprk22 { control } => {
-                Box::new(Mprk22::new(grid, temperature, control)?)
-            }
+            StepperChoice::Mprk22 { control } => Box::new(Mprk22::new(grid, temperature, control)?),
             StepperChoice::Spectral { dt, cfl, filter } => {
                 Box::new(SpectralEtdrk4::new(grid, temperature, dt, cfl, filter)?)
             }

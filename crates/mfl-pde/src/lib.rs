@@ -62,10 +62,10 @@ pub use driver::{
 pub use erf_closed::{ErfClosedForm, ErfInteraction};
 pub use error::PdeError;
 pub use histogram::histogram;
-pub use mprk::{Mprk22, StepControl};
 pub use isotropic::{IsotropicField, IsotropicKernel, RadialRule};
-pub use richardson::{extrapolate, Extrapolated};
+pub use mprk::{Mprk22, StepControl};
 pub use potential::{Energy, FixedPotential, LinearResponse, MeanFieldPotential, PotentialField};
+pub use richardson::{extrapolate, Extrapolated};
 pub use spectral::{PositivityFilter, SpectralEtdrk4};
 pub use stationary::{stationary, Stationary, StationaryOptions};
 pub use stepper::{ExplicitSsprk3, ImplicitSg, LineSolver, LineTerm, Stepper};

@@ -98,7 +98,10 @@ impl Mprk22 {
                 ));
             }
             StepControl::Tolerance { atol, .. } if !(atol > 0.0 && atol.is_finite()) => {
-                return Err(PdeError::invalid("atol", format!("must be > 0, got {atol}")));
+                return Err(PdeError::invalid(
+                    "atol",
+                    format!("must be > 0, got {atol}"),
+                ));
             }
             _ => {}
         }
@@ -176,7 +179,11 @@ impl Mprk22 {
         }
         // stage 2
         rho.copy_from_slice(&self.rho0);
-        self.solve_axis(rho, axis, &[(&psi0, 0.5 * c, true), (&psi1, 0.5 * c, false)]);
+        self.solve_axis(
+            rho,
+            axis,
+            &[(&psi0, 0.5 * c, true), (&psi1, 0.5 * c, false)],
+        );
         self.psi0 = psi0;
         self.psi1 = psi1;
         match self.control {

@@ -66,7 +66,11 @@ mod tests {
         let h = 0.1;
         let two = extrapolate(&[q(h), q(h / 2.0)], 2.0).unwrap();
         // Q₁ = 1 − b h⁴/4 with b = −2; the estimate is the error of Q_{h/2} (≈ 3h²/4)
-        assert!((two.value - (1.0 + h.powi(4) / 2.0)).abs() < 1e-15, "{}", two.value);
+        assert!(
+            (two.value - (1.0 + h.powi(4) / 2.0)).abs() < 1e-15,
+            "{}",
+            two.value
+        );
         let err_fine = (q(h / 2.0) - 1.0).abs();
         assert!((two.error_estimate / err_fine - 1.0).abs() < 0.01);
         assert!(two.observed_order.is_none());

@@ -363,7 +363,16 @@ impl LineSolver {
     /// with ΔΨ = Ψ_{i+1} − Ψ_i the SG flux h·J = A(ΔΨ)x_i − A(−ΔΨ)x_{i+1} leaves cell i and enters
     /// cell i+1 (c = dt/h²); `periodic` adds the face (n−1, 0).
     pub fn solve(&mut self, x: &mut [f64], psi: &[f64], c: f64, t: f64, periodic: bool) {
-        self.solve_terms(x, &[LineTerm { psi, c, weight: None }], t, periodic);
+        self.solve_terms(
+            x,
+            &[LineTerm {
+                psi,
+                c,
+                weight: None,
+            }],
+            t,
+            periodic,
+        );
     }
 
     /// Solve (I + Σ_s c_s M(Ψ_s) W_s) x = b in place (`x` holds b on entry): a sum of SG

@@ -36,7 +36,11 @@ fn problem_1d(n: usize) -> (FvProblem, Vec<f64>) {
 
 /// The anisotropic 2D problem on n² cells.
 fn problem_2d(n: usize) -> (FvProblem, Vec<f64>) {
-    let lin = LinearUnits::new(ndarray::array![[1.0, 0.0], [0.5, 0.8]], &[1.0, -0.5], LAMBDA);
+    let lin = LinearUnits::new(
+        ndarray::array![[1.0, 0.0], [0.5, 0.8]],
+        &[1.0, -0.5],
+        LAMBDA,
+    );
     let grid = square(2, -5.0, 5.0, n, Boundary::NoFlux);
     let field = MeanFieldPotential::new(lin.mean_field(4), &grid).unwrap();
     let rho0 = Law::Gaussian(Gaussian::new(vec![-0.5, 0.5], vec![0.25, 0.1, 0.1, 0.2]).unwrap())
@@ -60,7 +64,13 @@ fn time_orders(p: &FvProblem, rho0: &[f64], t_end: f64, dts: &[f64]) -> (Vec<f64
     let reference = run(p, rho0.to_vec(), t_end, fixed(dt_ref));
     let errs: Vec<f64> = dts
         .iter()
-        .map(|&dt| l1(&p.grid, &run(p, rho0.to_vec(), t_end, fixed(dt)), &reference))
+        .map(|&dt| {
+            l1(
+                &p.grid,
+                &run(p, rho0.to_vec(), t_end, fixed(dt)),
+                &reference,
+            )
+        })
         .collect();
     (orders(&errs), errs)
 }
@@ -91,9 +101,15 @@ fn positive_and_conservative_far_beyond_the_explicit_limit() {
         let rho = run(&p, rho0, 20.0 * dt, fixed(dt));
         let mass: f64 = rho.iter().sum::<f64>() * p.grid.cell_volume();
         let min = rho.iter().fold(f64::INFINITY, |a, &b| a.min(b));
-        eprintln!("{name}: dt = {dt:.3e}, min ρ = {min:.3e}, mass drift {:.2e}", mass - mass0);
+        eprintln!(
+            "{name}: dt = {dt:.3e}, min ρ = {min:.3e}, mass drift {:.2e}",
+            mass - mass0
+        );
         assert!(min >= 0.0, "{name}: negative density {min}");
-        assert!(((mass - mass0) / mass0).abs() <= 1e-13, "{name}: mass {mass0} → {mass}");
+        assert!(
+            ((mass - mass0) / mass0).abs() <= 1e-13,
+            "{name}: mass {mass0} → {mass}"
+        );
     }
 }
 
@@ -114,7 +130,10 @@ fn the_error_control_follows_rtol() {
             l1(&p.grid, &run(&p, rho0.clone(), t_end, ctl), &reference)
         })
         .collect();
-    eprintln!("MPRK22 tolerance control: L1 time errors {:.3e}, {:.3e} at rtol 1e-4, 1e-6", errs[0], errs[1]);
+    eprintln!(
+        "MPRK22 tolerance control: L1 time errors {:.3e}, {:.3e} at rtol 1e-4, 1e-6",
+        errs[0], errs[1]
+    );
     assert!(errs[0] / errs[1] >= 30.0, "errors {errs:?}");
     assert!(errs[1] <= 10.0 * 1e-6, "errors {errs:?}");
 }

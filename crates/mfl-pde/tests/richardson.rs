@@ -54,7 +54,9 @@ fn check(name: &str, r: &[f64], exact: f64) {
         "{name}: R_h − R = {:?}; two levels: estimate {:.3e} vs error of Q_h/2 {:.3e}; three: \
          estimate {:.3e} vs error of Q1' {:.3e}, extrapolated error {err_three:.3e} \
          ({:.0}× the finest grid's), order {:.3}",
-        r.iter().map(|v| format!("{:.3e}", v - exact)).collect::<Vec<_>>(),
+        r.iter()
+            .map(|v| format!("{:.3e}", v - exact))
+            .collect::<Vec<_>>(),
         two.error_estimate,
         err_fine,
         three.error_estimate,
@@ -65,9 +67,18 @@ fn check(name: &str, r: &[f64], exact: f64) {
     let ratio = |est: f64, err: f64| est / err;
     let r2 = ratio(two.error_estimate, err_fine);
     let r3 = ratio(three.error_estimate, err_q1f);
-    assert!((1.0 / 3.0..=3.0).contains(&r2), "{name}: two-level estimate/error {r2}");
-    assert!((1.0 / 3.0..=3.0).contains(&r3), "{name}: three-level estimate/error {r3}");
-    assert!(err_three * 100.0 <= err_fine, "{name}: {err_three} vs {err_fine}");
+    assert!(
+        (1.0 / 3.0..=3.0).contains(&r2),
+        "{name}: two-level estimate/error {r2}"
+    );
+    assert!(
+        (1.0 / 3.0..=3.0).contains(&r3),
+        "{name}: three-level estimate/error {r3}"
+    );
+    assert!(
+        err_three * 100.0 <= err_fine,
+        "{name}: {err_three} vs {err_fine}"
+    );
     let o = three.observed_order.unwrap();
     assert!((o - 2.0).abs() <= 0.2, "{name}: order {o}");
 }
@@ -86,7 +97,11 @@ fn brackets_the_grid_error_1d() {
 
 #[test]
 fn brackets_the_grid_error_2d() {
-    let lin = LinearUnits::new(ndarray::array![[1.0, 0.0], [0.5, 0.8]], &[1.0, -0.5], LAMBDA);
+    let lin = LinearUnits::new(
+        ndarray::array![[1.0, 0.0], [0.5, 0.8]],
+        &[1.0, -0.5],
+        LAMBDA,
+    );
     let (m0, s0, t_end) = ([-0.5, 0.5], [0.25, 0.1, 0.1, 0.2], 0.5);
     let grids: Vec<Grid> = [24, 48, 96]
         .iter()

@@ -290,13 +290,11 @@ pub fn setup(sc: &Scenario) -> Result<SolveSetup, Error> {
         }
         // mprk22: the tolerances (which need max ρ₀) are filled in below
         StepperKind::Mprk22 => match (s.dt, s.rtol) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::key(
-                    "solver.rtol",
-                    "give solver.dt (fixed steps) or solver.rtol (error-controlled steps), not both",
-                )
-                .into())
-            }
+            (Some(_), Some(_)) => return Err(ConfigError::key(
+                "solver.rtol",
+                "give solver.dt (fixed steps) or solver.rtol (error-controlled steps), not both",
+            )
+            .into()),
             (Some(dt), None) => {
                 if !(dt > 0.0 && dt.is_finite()) {
                     return Err(
