@@ -89,9 +89,12 @@ impl mfl_pde::Observer for Stopping {
     }
 }
 
-/// The quantities extrapolated: name and value of a diagnostics row.
-fn quantities(with_risk: bool) -> Vec<(&'static str, fn(&Diagnostics) -> f64)> {
-    let mut q: Vec<(&'static str, fn(&Diagnostics) -> f64)> = Vec::new();
+/// A quantity extrapolated: its name and its value in a diagnostics row.
+type Quantity = (&'static str, fn(&Diagnostics) -> f64);
+
+/// The quantities extrapolated.
+fn quantities(with_risk: bool) -> Vec<Quantity> {
+    let mut q: Vec<Quantity> = Vec::new();
     if with_risk {
         q.push(("risk", |d| d.risk.unwrap_or(f64::NAN)));
     }
