@@ -277,7 +277,7 @@ pub fn run(
         b.set(k as f64, &format!("N={n} ({k}/{runs} runs)"));
     };
     enum Done {
-        Table(GapTable, Option<Vec<BudgetRow>>),
+        Table(Box<(GapTable, Option<Vec<BudgetRow>>)>),
         Shard(Vec<SeedRecord>),
     }
     let result = (|| -> Result<Done, Error> {
@@ -291,7 +291,7 @@ pub fn run(
                 }
                 let table = prepared.into_table(records)?;
                 let budget = plan.budget(&table, &tick)?;
-                Ok(Done::Table(table, budget))
+                Ok(Done::Table(Box::new((table, budget))))
             }
             Some(pairs) => {
                 let mut records = Vec::with_capacity(pairs.len());
@@ -307,7 +307,8 @@ pub fn run(
     })();
     bar.lock().unwrap_or_else(|e| e.into_inner()).finish();
     match result {
-        Ok(Done::Table(table, budget)) => {
+        Ok(Done::Table(done)) => {
+            let (table, budget) = *done;
             plan.report(&file, &table, budget.as_deref())?;
             if !quiet {
                 eprintln!("wrote {}", out_path.display());

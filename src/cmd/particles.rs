@@ -11,7 +11,9 @@ use mfl_io::Scenario;
 use mfl_particles::Ensemble;
 use std::path::Path;
 
-/// `mfl particles CONFIG`: every seed of the particle run, written at each record time.
+/// `mfl particles CONFIG`: every seed of the particle run (or the shard's), written at each
+/// record time.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     path: &Path,
     sets: &[String],

@@ -1,4 +1,4 @@
-//! The per-seed records of an `mfl compare --shard i/k` file, under /shard: `n`, `seed` [P]
+//! The per-seed records of an `mfl compare --shard i/k` file, under /shard: `n`, `seed` \[P\]
 //! (the (N, seed) runs the shard holds, in its order), `risk`, `energy` [P, Nt] and, as the
 //! sweep has them, `z_risk`, `z_energy` (adjoint control variate), `bar_risk`, `bar_energy`
 //! (coupled), `distance` [P, Nt] and `linear` [P, 2] (the t = 0 linear control variate).
@@ -11,6 +11,9 @@ use std::path::Path;
 
 type Error = Box<dyn std::error::Error>;
 
+/// An optional per-time field of a record.
+type Field = fn(&SeedRecord) -> Option<&Vec<f64>>;
+
 /// Write `records` (all with the same number of record times) under /shard.
 pub fn write_records(file: &OutputFile, records: &[SeedRecord]) -> Result<(), Error> {
     let nt = records.first().map_or(0, |r| r.risk.len());
@@ -22,7 +25,7 @@ pub fn write_records(file: &OutputFile, records: &[SeedRecord]) -> Result<(), Er
     };
     file.write_array("/shard/risk", table(&|r| &r.risk).view().into_dyn())?;
     file.write_array("/shard/energy", table(&|r| &r.energy).view().into_dyn())?;
-    let optional: [(&str, fn(&SeedRecord) -> Option<&Vec<f64>>); 5] = [
+    let optional: [(&str, Field); 5] = [
         ("z_risk", |r| r.z_risk.as_ref()),
         ("z_energy", |r| r.z_energy.as_ref()),
         ("bar_risk", |r| r.bar_risk.as_ref()),

@@ -68,7 +68,7 @@ pub fn assign(ns: &[usize], seeds: &[u64], count: usize) -> Result<Vec<Vec<(usiz
     }
     // (position in the sweep, cost), the largest N first; the sort is stable
     let mut order: Vec<(usize, usize)> = (0..runs).map(|p| (p, ns[p / seeds.len()])).collect();
-    order.sort_by(|a, b| b.1.cmp(&a.1));
+    order.sort_by_key(|b| std::cmp::Reverse(b.1));
     let mut load = vec![0u128; count];
     let mut owner = vec![0usize; runs];
     for (p, cost) in order {
