@@ -360,3 +360,46 @@ fn solve_sweep_shards_write_one_ordinary_solve_per_point() {
     assert!(ok, "{err}");
     assert!(plot.join("energy.png").exists());
 }
+
+#[test]
+fn every_control_variate_and_distances_merge_bit_for_bit() {
+    // none: the t = 0 linear control variate (/shard/linear); coupled: the independent copy
+    // (/shard/bar_risk, bar_energy); both with and without distances
+    for (k, sets) in [
+        &["compare.control=\"none\"", "compare.distances=false"][..],
+        &["compare.control=\"coupled\"", "compare.distances=true"][..],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let extra: Vec<&str> = sets.iter().flat_map(|s| ["--set", s]).collect();
+        let full = scratch(&format!("cv{k}.h5"));
+        let (ok, table, err) = compare(&full, &extra);
+        assert!(ok, "{sets:?}: {err}");
+        let shards: Vec<PathBuf> = (0..2).map(|i| scratch(&format!("cv{k}s{i}.h5"))).collect();
+        for (i, s) in shards.iter().enumerate() {
+            let mut e = extra.clone();
+            let shard = format!("{i}/2");
+            e.extend(["--shard", &shard]);
+            let (ok, _, err) = compare(s, &e);
+            assert!(ok, "{sets:?}: {err}");
+        }
+        let names: Vec<String> = list_datasets(&shards[0])
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        let want = if k == 0 {
+            "/shard/linear"
+        } else {
+            "/shard/bar_risk"
+        };
+        assert!(names.iter().any(|n| n == want), "{sets:?}: {names:?}");
+        let merged = scratch(&format!("cv{k}m.h5"));
+        let (ok, printed, err) = merge(&[&shards[1], &shards[0]], &merged);
+        assert!(ok, "{sets:?}: {err}");
+        assert_eq!(printed, table, "{sets:?}");
+        let n = same_bits(&full, &merged, "/compare");
+        assert_eq!(n, same_bits(&merged, &full, "/compare"), "{sets:?}");
+    }
+}
