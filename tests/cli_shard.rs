@@ -104,6 +104,11 @@ fn compare_sharded_three_ways_merges_into_the_unsharded_bits() {
         assert!(out.contains(&format!("shard {i}/3")), "{out}");
         assert_eq!(read_attr(s, "/", "shard").unwrap(), format!("{i}/3"));
         assert_eq!(read_attr(s, "/", "status").unwrap(), "complete");
+        let (ok, shown, err) = mfl(&["inspect", s.to_str().unwrap()]);
+        assert!(
+            ok && shown.contains(&format!("shard       {i}/3")),
+            "{shown}{err}"
+        );
         // a shard holds its (N, seed) runs, not a partial /compare
         assert!(read_array(s, "/compare/gap_risk").is_err());
         let n = read_array(s, "/shard/n").unwrap();
@@ -240,6 +245,18 @@ fn bad_shard_options_are_refused_with_the_rule() {
         assert!(!ok && err.contains(needle), "--shard {shard}: {err}");
         assert_eq!(err.lines().count(), 1, "{err}");
     }
+    assert!(!out.exists());
+    // the η/2 particle rerun of a 2D budget is not sharded: refused before anything runs
+    let cfg = example("gap_2d.toml");
+    let (ok, _, err) = mfl(&[
+        "compare",
+        cfg.to_str().unwrap(),
+        "--shard",
+        "0/2",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("compare.budget = false"), "{err}");
     assert!(!out.exists());
 }
 
