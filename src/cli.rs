@@ -123,10 +123,10 @@ pub enum Command {
         /// Run only shard i/k of the sweep (0-based i in 0..k, e.g. `--shard
         /// ${SLURM_ARRAY_TASK_ID}/${SLURM_ARRAY_TASK_COUNT}` in a job array submitted with
         /// `--array=0-(k-1)`): a deterministic share of the (N, seed) runs, balanced by cost ∝
-        /// N. Each shard recomputes the (cheap, deterministic) PDE run and its control
-        /// variates itself, so shards need nothing from each other; the error budget is computed
-        /// by `mfl merge` (the η/2 particle rerun of 2D budgets is not sharded: set
-        /// compare.budget = false there).
+        /// N (the error budget's η/2 reruns of the largest N, when it has them, are shared out
+        /// too). Each shard recomputes the (cheap, deterministic) PDE run and its control
+        /// variates itself, so shards need nothing from each other; `mfl merge` computes the
+        /// budget's grid error and reduces everything.
         #[arg(long, value_name = "i/k")]
         shard: Option<String>,
     },

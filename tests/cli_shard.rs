@@ -246,18 +246,72 @@ fn bad_shard_options_are_refused_with_the_rule() {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
     assert!(!out.exists());
-    // the η/2 particle rerun of a 2D budget is not sharded: refused before anything runs
+}
+
+/// A small version of examples/gap_2d.toml: its budget reruns the largest N at η/2.
+const SMALL_2D: &[&str] = &[
+    "--set",
+    "compare.n_min=4",
+    "--set",
+    "compare.n_max=16",
+    "--set",
+    "compare.seeds=3",
+    "--set",
+    "compare.times=[0.0, 0.025, 0.05]",
+    "--set",
+    "solver.t_end=0.05",
+    "--set",
+    "particles.t_end=0.05",
+    "--set",
+    "particles.eta=0.025",
+    "--set",
+    "grid.cells=[20, 24]",
+];
+
+#[test]
+fn the_eta_half_reruns_of_a_2d_budget_are_sharded_too() {
     let cfg = example("gap_2d.toml");
-    let (ok, _, err) = mfl(&[
-        "compare",
-        cfg.to_str().unwrap(),
-        "--shard",
-        "0/2",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert!(!ok && err.contains("compare.budget = false"), "{err}");
-    assert!(!out.exists());
+    let run = |out: &Path, extra: &[&str]| {
+        let mut a = vec!["compare", "--quiet", cfg.to_str().unwrap()];
+        a.extend_from_slice(SMALL_2D);
+        a.extend_from_slice(extra);
+        a.extend(["-o", out.to_str().unwrap()]);
+        mfl(&a)
+    };
+    let full = scratch("full2d.h5");
+    let (ok, table, err) = run(&full, &[]);
+    assert!(ok, "{err}");
+    assert!(table.contains("error budget"), "{table}");
+    // 3 N × 3 seeds and 3 η/2 reruns: 12 units, one per shard — some hold only a rerun
+    let shards: Vec<PathBuf> = (0..12).map(|i| scratch(&format!("s2d{i}.h5"))).collect();
+    let mut reruns = 0;
+    for (i, s) in shards.iter().enumerate() {
+        let (ok, out, err) = run(s, &["--shard", &format!("{i}/12")]);
+        assert!(ok, "{err}");
+        if out.contains("and 1 of the 3 η/2 reruns") {
+            reruns += 1;
+        }
+    }
+    assert_eq!(reruns, 3);
+    let refs: Vec<&Path> = shards.iter().rev().map(|p| p.as_path()).collect();
+    let merged = scratch("merged2d.h5");
+    let (ok, printed, err) = merge(&refs, &merged);
+    assert!(ok, "{err}");
+    assert_eq!(printed, table);
+    let n = same_bits(&full, &merged, "/compare");
+    assert_eq!(n, same_bits(&merged, &full, "/compare"));
+    for name in [
+        "/compare/step_bias",
+        "/compare/step_bias_se",
+        "/compare/pde_error",
+    ] {
+        assert!(read_array(&merged, name).is_ok(), "{name}");
+    }
+    // without the shard holding a rerun the merge is refused
+    let (ok, _, err) = merge(&refs[1..], &scratch("gap2d.h5"));
+    assert!(!ok && err.contains("missing: 11/12"), "{err}");
+    let (ok, _, _) = run(&scratch("bad2d.h5"), &["--shard", "0/13"]);
+    assert!(!ok);
 }
 
 #[test]

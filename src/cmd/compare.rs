@@ -5,10 +5,11 @@
 use super::shard_file::write_records;
 use super::{create_output, fail_output, output_path, CmdResult};
 use crate::progress::Progress;
-use mfl_compare::sweep::shard::{assign, Shard};
+use mfl_compare::sweep::shard::{assign_by_cost, Shard};
 use mfl_compare::{
-    error_budget, exact_step_bias, pde_richardson, time_step_bias, BudgetRow, Control, GapTable,
-    PreparedSweep, SeedRecord, Sweep, SweepOptions,
+    error_budget, exact_step_bias, half_step_records, pde_richardson, time_step_bias,
+    time_step_bias_of, BudgetRow, Control, GapTable, HalfStepRecord, PreparedSweep, SeedRecord,
+    Sweep, SweepOptions,
 };
 use mfl_io::config::{ControlKind, LossKind, ScheduleKind};
 use mfl_io::h5::OutputFile;
@@ -139,9 +140,67 @@ impl Plan {
         })
     }
 
-    /// Whether the budget reruns the largest N at η/2 (particle runs that are not sharded).
+    /// Whether the budget reruns the largest N at η/2 (particle runs, sharded as
+    /// [`Unit::Half`]).
     pub fn reruns(&self) -> bool {
         matches!(&self.budget_setup, Some((_, Some(_))))
+    }
+
+    /// Every unit of work of the run with its cost: the (N, seed) runs (cost N), then, when the
+    /// budget reruns, the η/2 rerun of the largest N per seed (cost 2 N_max: twice the steps).
+    pub fn units(&self) -> Vec<(Unit, usize)> {
+        let cs = &self.cs;
+        let mut u: Vec<(Unit, usize)> = cs
+            .ns
+            .iter()
+            .flat_map(|&n| cs.seeds.iter().map(move |&s| (Unit::Run(n, s), n)))
+            .collect();
+        if self.reruns() {
+            u.extend(cs.seeds.iter().map(|&s| (Unit::Half(s), 2 * self.n_max)));
+        }
+        u
+    }
+
+    /// The units of shard `s` (balanced by cost, [`assign_by_cost`]), in the order of
+    /// [`Plan::units`].
+    pub fn shard_units(&self, s: Shard) -> Result<Vec<Unit>, Error> {
+        let units = self.units();
+        let costs: Vec<usize> = units.iter().map(|u| u.1).collect();
+        let parts = assign_by_cost(&costs, s.count).map_err(|_| {
+            format!(
+                "--shard {s}: {} shards for {} runs ({} N × {} seeds{}): every shard needs at \
+                 least one run",
+                s.count,
+                units.len(),
+                self.cs.ns.len(),
+                self.cs.seeds.len(),
+                if self.reruns() {
+                    ", and the η/2 reruns"
+                } else {
+                    ""
+                }
+            )
+        })?;
+        Ok(parts[s.index].iter().map(|&i| units[i].0).collect())
+    }
+
+    /// The η/2 reruns of `seeds` for the budget, with the sweep's control variate.
+    pub fn half_records<F: Fn(usize) -> Dynamics>(
+        &self,
+        prepared: &PreparedSweep<'_, F>,
+        seeds: &[u64],
+    ) -> Result<Vec<HalfStepRecord>, Error> {
+        let Some((_, Some(half))) = &self.budget_setup else {
+            return Err("this config's budget has no η/2 rerun".into());
+        };
+        Ok(half_step_records(
+            prepared.adjoint_part(),
+            prepared.residual_path(),
+            prepared.times(),
+            half,
+            prepared.eval(),
+            seeds,
+        )?)
     }
 
     /// The sweep with its PDE run seen by `observer`, ready for [`Plan::report`] or to run
@@ -172,10 +231,12 @@ impl Plan {
         .prepare(observer)?)
     }
 
-    /// The error budget of a finished table (`tick(N, seed index)` per η/2 rerun).
+    /// The error budget of a finished table (`tick(N, seed index)` per η/2 rerun), with the
+    /// η/2 reruns of every seed taken from `half` when given (a merge) instead of run.
     pub fn budget(
         &self,
         table: &GapTable,
+        half_records: Option<&[HalfStepRecord]>,
         tick: &dyn Fn(usize, usize),
     ) -> Result<Option<Vec<BudgetRow>>, Error> {
         let pde = self.sc.require_pde()?;
@@ -184,6 +245,9 @@ impl Plan {
         };
         let pe = pde_richardson(table, &fine.problem, fine.rho0.clone(), &fine.opts)?;
         let sb = match half {
+            Some(_) if half_records.is_some() => {
+                time_step_bias_of(table, half_records.expect("given"))?
+            }
             Some(half) => {
                 let sb = time_step_bias(table, half, &self.by_n[0].problem)?;
                 for i in 0..self.cs.seeds.len() {
@@ -240,21 +304,10 @@ pub fn run(
 ) -> CmdResult {
     let plan = Plan::new(Scenario::load(path, sets, Job::Compare)?)?;
     let cs = &plan.cs;
-    let runs_of_shard = match shard {
+    let units_of_shard = match shard {
         Some(s) => {
-            if plan.reruns() {
-                return Err(ConfigError::key(
-                    "compare.budget",
-                    "the time-step bias of this budget reruns the largest N at η/2 (a 2D grid, a                      step schedule or minibatches), which --shard does not split yet; set                      compare.budget = false for the sharded sweep (or run it unsharded)",
-                )
-                .into());
-            }
             check_seeds_exact(&cs.seeds)?;
-            Some(
-                assign(&cs.ns, &cs.seeds, s.count).map_err(|e| format!("--shard {s}: {e}"))?
-                    [s.index]
-                    .clone(),
-            )
+            Some(plan.shard_units(s)?)
         }
         None => None,
     };
@@ -265,9 +318,9 @@ pub fn run(
         file.set_attr("/", "shard", &s.to_string())?;
     }
     write_grid(&file, &pde.problem.grid)?;
-    let runs = match &runs_of_shard {
-        Some(r) => r.len(),
-        None => cs.ns.len() * cs.seeds.len() + if plan.reruns() { cs.seeds.len() } else { 0 },
+    let runs = match &units_of_shard {
+        Some(u) => u.len(),
+        None => plan.units().len(),
     };
     let bar = Mutex::new(Progress::new(runs as f64, quiet, "compare"));
     let done = AtomicUsize::new(0);
@@ -278,30 +331,52 @@ pub fn run(
     };
     enum Done {
         Table(Box<(GapTable, Option<Vec<BudgetRow>>)>),
-        Shard(Vec<SeedRecord>),
+        Shard(Vec<SeedRecord>, Vec<HalfStepRecord>),
     }
     let result = (|| -> Result<Done, Error> {
         let mut writer = SolveWriter::new(&mut file, &pde.problem.grid);
         let prepared = plan.prepare(&mut writer, Some(&tick))?;
-        match &runs_of_shard {
+        match &units_of_shard {
             None => {
                 let mut records = Vec::new();
                 for &n in &cs.ns {
                     records.extend(prepared.run_n(n, &cs.seeds)?);
                 }
                 let table = prepared.into_table(records)?;
-                let budget = plan.budget(&table, &tick)?;
+                let budget = plan.budget(&table, None, &tick)?;
                 Ok(Done::Table(Box::new((table, budget))))
             }
-            Some(pairs) => {
-                let mut records = Vec::with_capacity(pairs.len());
+            Some(units) => {
+                let mut records = Vec::with_capacity(units.len());
                 for &n in &cs.ns {
-                    let seeds: Vec<u64> = pairs.iter().filter(|p| p.0 == n).map(|p| p.1).collect();
+                    let seeds: Vec<u64> = units
+                        .iter()
+                        .filter_map(|u| match *u {
+                            Unit::Run(m, s) if m == n => Some(s),
+                            _ => None,
+                        })
+                        .collect();
                     if !seeds.is_empty() {
                         records.extend(prepared.run_n(n, &seeds)?);
                     }
                 }
-                Ok(Done::Shard(records))
+                let halves: Vec<u64> = units
+                    .iter()
+                    .filter_map(|u| match *u {
+                        Unit::Half(s) => Some(s),
+                        _ => None,
+                    })
+                    .collect();
+                let half = if halves.is_empty() {
+                    Vec::new()
+                } else {
+                    let h = plan.half_records(&prepared, &halves)?;
+                    for i in 0..halves.len() {
+                        tick(plan.n_max, i);
+                    }
+                    h
+                };
+                Ok(Done::Shard(records, half))
             }
         }
     })();
@@ -315,12 +390,17 @@ pub fn run(
             }
             Ok(())
         }
-        Ok(Done::Shard(records)) => {
+        Ok(Done::Shard(records, half)) => {
             let s = shard.expect("a shard");
-            write_records(&file, &records)?;
+            write_records(&file, &records, &half)?;
             file.finish("complete")?;
+            let reruns = if plan.reruns() {
+                format!(" and {} of the {} η/2 reruns", half.len(), cs.seeds.len())
+            } else {
+                String::new()
+            };
             println!(
-                "shard {s}: {} of the {} (N, seed) runs; merge the {} shards with `mfl merge`",
+                "shard {s}: {} of the {} (N, seed) runs{reruns}; merge the {} shards with `mfl merge`",
                 records.len(),
                 cs.ns.len() * cs.seeds.len(),
                 s.count
@@ -332,6 +412,15 @@ pub fn run(
         }
         Err(e) => Err(fail_output(file, &e.to_string()).into()),
     }
+}
+
+/// One unit of work of a sharded compare run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Unit {
+    /// The run of N particles with a seed.
+    Run(usize, u64),
+    /// The budget's η/2 rerun of the largest N with a seed.
+    Half(u64),
 }
 
 /// Seeds are stored as f64 in shard files: refuse those that would not come back exactly.

@@ -12,7 +12,7 @@
 //! per-seed datasets are joined in seed order and the seed means recomputed as the unsharded
 //! writer computes them.
 
-use super::compare::Plan;
+use super::compare::{Plan, Unit};
 use super::shard_file::read_records;
 use super::{create_output_over, fail_output, CmdResult};
 use mfl_compare::sweep::shard::{assign, Shard};
@@ -190,7 +190,7 @@ pub fn run(paths: &[PathBuf], out: &Path, force: bool, quiet: bool) -> CmdResult
 }
 
 /// Refuse a shard that does not hold exactly the runs its `i/k` stands for.
-fn check_runs(info: &ShardInfo, got: &[(usize, u64)], want: &[(usize, u64)]) -> Result<(), Error> {
+fn check_runs<T: Ord + Clone>(info: &ShardInfo, got: &[T], want: &[T]) -> Result<(), Error> {
     let (mut g, mut w) = (got.to_vec(), want.to_vec());
     g.sort_unstable();
     w.sort_unstable();
@@ -218,21 +218,19 @@ fn merge_compare(
     quiet: bool,
 ) -> CmdResult {
     let plan = Plan::new(sc)?;
-    if plan.reruns() {
-        return Err(
-            "this config's budget reruns the largest N at η/2, which shards do not hold; \
-                    set compare.budget = false"
-                .into(),
-        );
-    }
     let cs = &plan.cs;
-    let parts = assign(&cs.ns, &cs.seeds, infos.len())?;
     let mut records = Vec::with_capacity(cs.ns.len() * cs.seeds.len());
+    let mut halves = Vec::new();
     for info in infos {
-        let r = read_records(&info.path)?;
-        let got: Vec<(usize, u64)> = r.iter().map(|r| (r.n, r.seed)).collect();
-        check_runs(info, &got, &parts[info.shard.index])?;
+        let (r, h) = read_records(&info.path)?;
+        let got: Vec<Unit> = r
+            .iter()
+            .map(|r| Unit::Run(r.n, r.seed))
+            .chain(h.iter().map(|h| Unit::Half(h.seed)))
+            .collect();
+        check_runs(info, &got, &plan.shard_units(info.shard)?)?;
         records.extend(r);
+        halves.extend(h);
     }
     let pde = plan.sc.require_pde()?;
     let mut file = create_output_over(&plan.sc, inputs, out, "compare", force)?;
@@ -241,7 +239,8 @@ fn merge_compare(
     let result = (|| -> Result<_, Error> {
         let mut writer = SolveWriter::new(&mut file, &pde.problem.grid);
         let table = plan.prepare(&mut writer, None)?.into_table(records)?;
-        let budget = plan.budget(&table, &|_, _| {})?;
+        let half = plan.reruns().then_some(halves.as_slice());
+        let budget = plan.budget(&table, half, &|_, _| {})?;
         Ok((table, budget))
     })();
     match result {

@@ -35,8 +35,8 @@ pub mod sweep;
 
 pub use adjoint::{Adjoint, DensityPath, Functional};
 pub use budget::{
-    error_budget, exact_step_bias, pde_richardson, time_step_bias, BudgetRow, PdeErrorEstimate,
-    StepBias, MIN_SEEDS,
+    error_budget, exact_step_bias, half_step_records, pde_richardson, time_step_bias,
+    time_step_bias_of, BudgetRow, HalfStepRecord, PdeErrorEstimate, StepBias, MIN_SEEDS,
 };
 pub use coupled::{fluctuation, grid_fluctuation, CoupledCv, ResidualPath};
 pub use discrete::{euler_maruyama_law, euler_maruyama_limit, DiscreteLaw, DiscreteLimit};

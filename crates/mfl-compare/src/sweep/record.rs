@@ -5,7 +5,7 @@
 //! not change a bit of the table: each record depends on (N, seed) alone, and the reductions
 //! (means, standard errors, control variates, fits) only ever see the records in that order.
 
-use crate::coupled::CoupledCv;
+use crate::coupled::{CoupledCv, ResidualPath};
 use crate::distance::{sliced_w1_2d, w1_1d};
 use crate::error::CompareError;
 use crate::stats::Summary;
@@ -72,6 +72,26 @@ impl<F: Fn(usize) -> Dynamics> PreparedSweep<'_, F> {
     /// The sweep's seeds.
     pub fn seeds(&self) -> &[u64] {
         &self.seeds
+    }
+
+    /// The sweep's record times.
+    pub fn times(&self) -> &[f64] {
+        &self.times
+    }
+
+    /// The adjoint control variate's fields (adjoint sweeps).
+    pub fn adjoint_part(&self) -> Option<&AdjointPart> {
+        self.adjoint_part.as_ref()
+    }
+
+    /// The PDE's residual path (coupled sweeps).
+    pub fn residual_path(&self) -> Option<&ResidualPath> {
+        self.trace.path.as_ref()
+    }
+
+    /// The evaluation problem of R_N.
+    pub fn eval(&self) -> &MeanField {
+        self.eval
     }
 
     /// Run N particles on `seeds` (any subset of the sweep's seeds, in any order) and return

@@ -58,27 +58,51 @@ impl fmt::Display for Shard {
 /// the sweep's order (N as in `ns`, then seeds as in `seeds`). Every run of the sweep is in
 /// exactly one shard. Refused when k exceeds the number of runs (a shard would be empty).
 pub fn assign(ns: &[usize], seeds: &[u64], count: usize) -> Result<Vec<Vec<(usize, u64)>>, String> {
-    let runs = ns.len() * seeds.len();
-    if count == 0 || count > runs {
-        return Err(format!(
-            "{count} shards for {runs} runs ({} N × {} seeds): every shard needs at least one run",
+    let costs: Vec<usize> = ns
+        .iter()
+        .flat_map(|&n| seeds.iter().map(move |_| n))
+        .collect();
+    let parts = assign_by_cost(&costs, count).map_err(|_| {
+        format!(
+            "{count} shards for {} runs ({} N × {} seeds): every shard needs at least one run",
+            costs.len(),
             ns.len(),
             seeds.len()
+        )
+    })?;
+    Ok(parts
+        .into_iter()
+        .map(|p| {
+            p.into_iter()
+                .map(|u| (ns[u / seeds.len()], seeds[u % seeds.len()]))
+                .collect()
+        })
+        .collect())
+}
+
+/// Units of work with the given costs split into `count` shards: `assign_by_cost(c, k)[i]` are
+/// the indices of shard i's units, increasing. The units, costliest first (then by index), each
+/// go to the shard with the least cost so far (the lowest index on ties). Refused when `count`
+/// is 0 or exceeds the number of units.
+pub fn assign_by_cost(costs: &[usize], count: usize) -> Result<Vec<Vec<usize>>, String> {
+    if count == 0 || count > costs.len() {
+        return Err(format!(
+            "{count} shards for {} units: every shard needs at least one",
+            costs.len()
         ));
     }
-    // (position in the sweep, cost), the largest N first; the sort is stable
-    let mut order: Vec<(usize, usize)> = (0..runs).map(|p| (p, ns[p / seeds.len()])).collect();
+    // (index, cost), the costliest first; the sort is stable
+    let mut order: Vec<(usize, usize)> = costs.iter().copied().enumerate().collect();
     order.sort_by_key(|b| std::cmp::Reverse(b.1));
     let mut load = vec![0u128; count];
-    let mut owner = vec![0usize; runs];
-    for (p, cost) in order {
+    let mut out = vec![Vec::new(); count];
+    for (u, cost) in order {
         let i = (0..count).min_by_key(|&i| (load[i], i)).expect("count ≥ 1");
         load[i] += cost as u128;
-        owner[p] = i;
+        out[i].push(u);
     }
-    let mut out = vec![Vec::new(); count];
-    for (p, &i) in owner.iter().enumerate() {
-        out[i].push((ns[p / seeds.len()], seeds[p % seeds.len()]));
+    for p in &mut out {
+        p.sort_unstable();
     }
     Ok(out)
 }
