@@ -72,12 +72,22 @@ pub enum Command {
     /// predicted asymptotic rate 2κ of F(ρ_t) − F(ρ*) (κ the slowest eigenvalue of the
     /// linearised scheme, by Lanczos); writes /stationary/* into HDF5. Exits non-zero when a
     /// temperature does not converge, with the best iterate written and status = failed.
+    ///
+    /// `--sweep KEY=V1,V2,...` and `--shard i/k` as for `mfl solve`: one run per point, point j
+    /// written to `OUT.p{j}.h5`.
     Stationary {
         /// The TOML config (needs [grid]; [stationary] and [init] optional).
         config: PathBuf,
-        /// Output file (default: the config's name with .h5, in the current directory).
+        /// Output file (default: the config's name with .h5, in the current directory); with
+        /// `--sweep`, the points go to `<stem>.p{j}.h5` beside it.
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Sweep a config key over values (as for `mfl solve`; repeatable: the product).
+        #[arg(long = "sweep", value_name = "KEY=V1,V2,...")]
+        sweeps: Vec<String>,
+        /// Run only the sweep points j with j mod k = i (0-based i in 0..k; needs `--sweep`).
+        #[arg(long, value_name = "i/k")]
+        shard: Option<String>,
     },
     /// Simulate the N-neuron network under noisy SGD (mean-field Langevin particles) for
     /// several seeds, recording R_N at the output times, and write /particles into HDF5.

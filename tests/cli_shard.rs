@@ -474,3 +474,37 @@ fn every_control_variate_and_distances_merge_bit_for_bit() {
         assert_eq!(n, same_bits(&merged, &full, "/compare"), "{sets:?}");
     }
 }
+
+#[test]
+fn stationary_sweeps_shard_the_same_way() {
+    let cfg = example("stationary_1d.toml");
+    let dir = scratch("stsweep");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("st.h5");
+    let (ok, _, err) = mfl(&[
+        "stationary",
+        "--quiet",
+        cfg.to_str().unwrap(),
+        "--set",
+        "stationary.temperatures=[0.2]",
+        "--set",
+        "grid.cells=[48]",
+        "--sweep",
+        "problem.lambda=0.05,0.1",
+        "--shard",
+        "1/2",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let p1 = dir.join("st.p1.h5");
+    assert_eq!(read_attr(&p1, "/", "command").unwrap(), "stationary");
+    assert_eq!(
+        read_attr(&p1, "/", "sweep_point").unwrap(),
+        "problem.lambda=0.1"
+    );
+    assert!(
+        !dir.join("st.p0.h5").exists(),
+        "point 0 belongs to shard 0/2"
+    );
+}

@@ -63,7 +63,7 @@ pub fn run(args: &Cli) -> CmdResult {
             output,
             sweeps,
             shard,
-        } => sweep::run(
+        } => sweep::solve(
             config,
             &args.sets,
             output.as_deref(),
@@ -72,12 +72,19 @@ pub fn run(args: &Cli) -> CmdResult {
             sweeps,
             parse_shard(shard.as_deref())?,
         ),
-        Command::Stationary { config, output } => stationary::run(
+        Command::Stationary {
+            config,
+            output,
+            sweeps,
+            shard,
+        } => sweep::stationary(
             config,
             &args.sets,
             output.as_deref(),
             args.force,
             args.quiet,
+            sweeps,
+            parse_shard(shard.as_deref())?,
         ),
     }
 }

@@ -1,5 +1,5 @@
-//! `mfl solve CONFIG --sweep key=v1,v2,... [--sweep ...] [--shard i/k]`: one solve per point of
-//! a parameter sweep.
+//! `mfl solve | stationary CONFIG --sweep key=v1,v2,... [--sweep ...] [--shard i/k]`: one run
+//! per point of a parameter sweep.
 //!
 //! Each `--sweep` names a config key and its values (TOML values separated by commas outside
 //! brackets: `grid.cells=[64],[128]`); several form the product, the last key varying fastest.
@@ -7,9 +7,9 @@
 //! `<stem>.p{j}.h5` (stem: `-o`'s or the config's, without `.h5`) with root attributes
 //! `sweep_point` (`key=value; ...`) and `sweep` (`j/J`). `--shard i/k` runs the points with
 //! j mod k = i (0-based; solves of one sweep cost about the same). Every point is an ordinary
-//! solve output, so `mfl plot OUT.p*.h5` overlays them and nothing needs merging.
+//! output of its command, so `mfl plot OUT.p*.h5` overlays them and nothing needs merging.
 
-use super::{output_path, solve, CmdResult};
+use super::{output_path, CmdResult};
 use mfl_compare::sweep::shard::Shard;
 use std::path::{Path, PathBuf};
 
@@ -68,8 +68,41 @@ pub fn point_path(base: &Path, j: usize) -> PathBuf {
     base.with_file_name(format!("{stem}.p{j}.h5"))
 }
 
+/// A command a sweep runs per point: (config, sets, output, force, quiet, root attributes).
+pub type PointRun = fn(&Path, &[String], Option<&Path>, bool, bool, &[(&str, String)]) -> CmdResult;
+
 /// `mfl solve` with or without `--sweep`.
-pub fn run(
+pub fn solve(
+    path: &Path,
+    sets: &[String],
+    out: Option<&Path>,
+    force: bool,
+    quiet: bool,
+    sweeps: &[String],
+    shard: Option<Shard>,
+) -> CmdResult {
+    let cmd = ("solve", super::solve::run as PointRun);
+    run(cmd, path, sets, out, force, quiet, sweeps, shard)
+}
+
+/// `mfl stationary` with or without `--sweep`.
+pub fn stationary(
+    path: &Path,
+    sets: &[String],
+    out: Option<&Path>,
+    force: bool,
+    quiet: bool,
+    sweeps: &[String],
+    shard: Option<Shard>,
+) -> CmdResult {
+    let cmd = ("stationary", super::stationary::run as PointRun);
+    run(cmd, path, sets, out, force, quiet, sweeps, shard)
+}
+
+/// `mfl <command>` with or without `--sweep` (`command`: its name and the run of one point).
+#[allow(clippy::too_many_arguments)]
+fn run(
+    (command, run_point): (&str, PointRun),
     path: &Path,
     sets: &[String],
     out: Option<&Path>,
@@ -80,11 +113,12 @@ pub fn run(
 ) -> CmdResult {
     if sweeps.is_empty() {
         if shard.is_some() {
-            return Err(
-                "--shard for `mfl solve` splits a --sweep; give --sweep KEY=V1,V2,...".into(),
-            );
+            return Err(format!(
+                "--shard for `mfl {command}` splits a --sweep; give --sweep KEY=V1,V2,..."
+            )
+            .into());
         }
-        return solve::run(path, sets, out, force, quiet, &[]);
+        return run_point(path, sets, out, force, quiet, &[]);
     }
     let points = points(sweeps)?;
     let shard = shard.unwrap_or(Shard { index: 0, count: 1 });
@@ -116,7 +150,7 @@ pub fn run(
             ("sweep_point", point.join("; ")),
             ("sweep", format!("{j}/{total}")),
         ];
-        solve::run(path, &all, Some(&file), force, quiet, &attrs)
+        run_point(path, &all, Some(&file), force, quiet, &attrs)
             .map_err(|e| format!("sweep point {j} ({}): {e}", point.join(" ")))?;
     }
     Ok(())
