@@ -128,13 +128,15 @@ fn write_decay(
     Ok(())
 }
 
-/// `mfl solve CONFIG`: the PDE run, streamed into the output.
+/// `mfl solve CONFIG`: the PDE run, streamed into the output; `attrs` are extra root
+/// attributes (a sweep point's `sweep_point`, `sweep`).
 pub fn run(
     path: &Path,
     sets: &[String],
     out: Option<&Path>,
     force: bool,
     quiet: bool,
+    attrs: &[(&str, String)],
 ) -> CmdResult {
     let sc = Scenario::load(path, sets, Job::Solve)?;
     let cfg = &sc.config;
@@ -147,6 +149,9 @@ pub fn run(
     } = levels.last().expect("≥ 1 level").require_pde()?.clone();
     let out_path = output_path(path, out);
     let mut file = create_output(&sc, path, &out_path, "solve", force)?;
+    for (name, value) in attrs {
+        file.set_attr("/", name, value)?;
+    }
     write_grid(&file, &problem.grid)?;
     file.set_attr("/", "solver", &describe_stepper(&opts.stepper))?;
     crate::signals::install();
