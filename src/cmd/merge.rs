@@ -12,9 +12,9 @@
 //! per-seed datasets are joined in seed order and the seed means recomputed as the unsharded
 //! writer computes them.
 
-use super::compare::{Plan, Unit};
-use super::shard_file::read_records;
 use super::{create_output_over, fail_output, CmdResult};
+use crate::compare_plan::{Plan, Unit};
+use crate::shard_file::read_records;
 use mfl_compare::sweep::shard::{assign, Shard};
 use mfl_io::h5::{list_datasets, read_array, read_attr, OutputFile};
 use mfl_io::record::{write_grid, SolveWriter};

@@ -6,7 +6,6 @@ pub mod inspect;
 pub mod merge;
 pub mod particles;
 pub mod plot;
-pub mod shard_file;
 pub mod solve;
 pub mod stationary;
 pub mod sweep;
@@ -63,7 +62,8 @@ pub fn run(args: &Cli) -> CmdResult {
             output,
             sweeps,
             shard,
-        } => sweep::solve(
+        } => sweep::run(
+            ("solve", solve::run as sweep::PointRun),
             config,
             &args.sets,
             output.as_deref(),
@@ -77,7 +77,8 @@ pub fn run(args: &Cli) -> CmdResult {
             output,
             sweeps,
             shard,
-        } => sweep::stationary(
+        } => sweep::run(
+            ("stationary", stationary::run as sweep::PointRun),
             config,
             &args.sets,
             output.as_deref(),

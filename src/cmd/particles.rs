@@ -37,7 +37,7 @@ pub fn run(
     let run_seeds: Vec<u64> = match shard {
         None => setup.seeds.clone(),
         Some(s) => {
-            super::compare::check_seeds_exact(&setup.seeds)?;
+            crate::compare_plan::check_seeds_exact(&setup.seeds)?;
             assign(&[setup.dynamics.n], &setup.seeds, s.count)
                 .map_err(|e| format!("--shard {s}: {e}"))?[s.index]
                 .iter()

@@ -71,37 +71,9 @@ pub fn point_path(base: &Path, j: usize) -> PathBuf {
 /// A command a sweep runs per point: (config, sets, output, force, quiet, root attributes).
 pub type PointRun = fn(&Path, &[String], Option<&Path>, bool, bool, &[(&str, String)]) -> CmdResult;
 
-/// `mfl solve` with or without `--sweep`.
-pub fn solve(
-    path: &Path,
-    sets: &[String],
-    out: Option<&Path>,
-    force: bool,
-    quiet: bool,
-    sweeps: &[String],
-    shard: Option<Shard>,
-) -> CmdResult {
-    let cmd = ("solve", super::solve::run as PointRun);
-    run(cmd, path, sets, out, force, quiet, sweeps, shard)
-}
-
-/// `mfl stationary` with or without `--sweep`.
-pub fn stationary(
-    path: &Path,
-    sets: &[String],
-    out: Option<&Path>,
-    force: bool,
-    quiet: bool,
-    sweeps: &[String],
-    shard: Option<Shard>,
-) -> CmdResult {
-    let cmd = ("stationary", super::stationary::run as PointRun);
-    run(cmd, path, sets, out, force, quiet, sweeps, shard)
-}
-
 /// `mfl <command>` with or without `--sweep` (`command`: its name and the run of one point).
 #[allow(clippy::too_many_arguments)]
-fn run(
+pub fn run(
     (command, run_point): (&str, PointRun),
     path: &Path,
     sets: &[String],

@@ -47,7 +47,10 @@ fn snapshots_at_exact_times_and_diagnostics_on_schedule() {
         let dt: Vec<f64> = d.iter().map(|x| x.t).collect();
         assert_eq!(d.len(), 7, "{dt:?}");
         for s in [0.0, 0.1, 0.37, 1.0] {
-            assert!(dt.contains(&s), "no diagnostics at the snapshot time {s}: {dt:?}");
+            assert!(
+                dt.contains(&s),
+                "no diagnostics at the snapshot time {s}: {dt:?}"
+            );
         }
         let quarters: Vec<f64> = dt
             .iter()
