@@ -14,8 +14,11 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod compare_plan;
 pub mod compare_report;
+pub mod extrapolate;
 pub mod progress;
+pub mod shard_file;
 pub mod signals;
 
 pub use mfl_compare as compare;

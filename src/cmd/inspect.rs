@@ -50,6 +50,16 @@ pub fn run(path: &Path, show_config: bool) -> CmdResult {
     if let Ok(s) = read_attr(path, "/", "solver") {
         println!("solver      {s}");
     }
+    if let Ok(s) = read_attr(path, "/", "shard") {
+        println!("shard       {s} (a part of the run: join the shards with `mfl merge`)");
+    }
+    if let Ok(s) = read_attr(path, "/", "merged_from") {
+        println!("merged from {}", s.lines().collect::<Vec<_>>().join(", "));
+    }
+    if let Ok(s) = read_attr(path, "/", "sweep_point") {
+        let j = read_attr(path, "/", "sweep").unwrap_or_default();
+        println!("sweep point {j}: {s}");
+    }
     println!("datasets");
     for (name, shape) in mfl_io::h5::list_datasets(path)? {
         println!("  {name:<32} {shape:?}");

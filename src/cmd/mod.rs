@@ -3,12 +3,15 @@
 pub mod check;
 pub mod compare;
 pub mod inspect;
+pub mod merge;
 pub mod particles;
 pub mod plot;
 pub mod solve;
 pub mod stationary;
+pub mod sweep;
 
 use crate::cli::{Cli, Command};
+use mfl_compare::sweep::shard::Shard;
 use mfl_io::h5::{Existing, OutputFile};
 use std::path::{Path, PathBuf};
 
@@ -19,13 +22,19 @@ pub type CmdResult = Result<(), Box<dyn std::error::Error>>;
 pub fn run(args: &Cli) -> CmdResult {
     match &args.command {
         Command::Check { config } => check::run(config, &args.sets),
-        Command::Compare { config, output } => compare::run(
+        Command::Compare {
+            config,
+            output,
+            shard,
+        } => compare::run(
             config,
             &args.sets,
             output.as_deref(),
             args.force,
             args.quiet,
+            parse_shard(shard.as_deref())?,
         ),
+        Command::Merge { shards, output } => merge::run(shards, output, args.force, args.quiet),
         Command::Inspect { file, config } => inspect::run(file, *config),
         Command::Plot {
             files,
@@ -37,6 +46,7 @@ pub fn run(args: &Cli) -> CmdResult {
             output,
             n,
             seeds,
+            shard,
         } => particles::run(
             config,
             &args.sets,
@@ -45,21 +55,46 @@ pub fn run(args: &Cli) -> CmdResult {
             *n,
             *seeds,
             args.quiet,
+            parse_shard(shard.as_deref())?,
         ),
-        Command::Solve { config, output } => solve::run(
+        Command::Solve {
+            config,
+            output,
+            sweeps,
+            shard,
+        } => sweep::run(
+            ("solve", solve::run as sweep::PointRun),
             config,
             &args.sets,
             output.as_deref(),
             args.force,
             args.quiet,
+            sweeps,
+            parse_shard(shard.as_deref())?,
         ),
-        Command::Stationary { config, output } => stationary::run(
+        Command::Stationary {
+            config,
+            output,
+            sweeps,
+            shard,
+        } => sweep::run(
+            ("stationary", stationary::run as sweep::PointRun),
             config,
             &args.sets,
             output.as_deref(),
             args.force,
             args.quiet,
+            sweeps,
+            parse_shard(shard.as_deref())?,
         ),
+    }
+}
+
+/// `--shard i/k` parsed (0-based i in 0..k); the error names the option.
+fn parse_shard(text: Option<&str>) -> Result<Option<Shard>, Box<dyn std::error::Error>> {
+    match text {
+        None => Ok(None),
+        Some(t) => Ok(Some(Shard::parse(t).map_err(|e| format!("--shard {e}"))?)),
     }
 }
 
@@ -90,7 +125,20 @@ pub fn create_output(
     for (key, p) in sc.input_files() {
         inputs.push((format!("the file of {key}"), p));
     }
-    for (what, p) in &inputs {
+    create_output_over(sc, &inputs, out, command, force)
+}
+
+/// [`create_output`] with the files the output must not be (`(what, path)`, e.g. the shards
+/// a merge reads); also stores `config_base` (the absolute directory the config's relative
+/// paths are resolved against), which `mfl merge` needs to rebuild the run.
+pub fn create_output_over(
+    sc: &mfl_io::Scenario,
+    inputs: &[(String, PathBuf)],
+    out: &Path,
+    command: &str,
+    force: bool,
+) -> Result<OutputFile, Box<dyn std::error::Error>> {
+    for (what, p) in inputs {
         if same_file(out, p) {
             return Err(format!(
                 "refusing to write the output {} over {what}; choose another -o",
@@ -107,6 +155,8 @@ pub fn create_output(
     let hash = sc.config_hash()?;
     let file = OutputFile::create_with(out, command, &sc.resolved_toml(), existing)?;
     file.set_attr("/", "config_hash", &hash)?;
+    let base = std::path::absolute(&sc.base).unwrap_or_else(|_| sc.base.clone());
+    file.set_attr("/", "config_base", &base.to_string_lossy())?;
     file.flush()?;
     Ok(file)
 }

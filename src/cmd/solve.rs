@@ -17,6 +17,8 @@ struct Both<'a, 'b> {
     file: SolveWriter<'a>,
     bar: &'b mut Progress,
     series: Vec<(f64, f64)>,
+    /// Every diagnostics row, when the run is the finest of an extrapolation.
+    rows: Option<Vec<Diagnostics>>,
     /// `output.proximal_gap`: the problem, and the previous snapshot's mode (warm start).
     proximal: Option<(&'b FvProblem, Option<Vec<f64>>)>,
 }
@@ -57,6 +59,9 @@ impl Observer for Both<'_, '_> {
     fn diagnostics(&mut self, d: &Diagnostics) -> Result<(), String> {
         self.file.diagnostics(d)?;
         self.series.push((d.t, d.free_energy));
+        if let Some(rows) = &mut self.rows {
+            rows.push(d.clone());
+        }
         self.bar.set(
             d.t,
             &format!(
@@ -123,42 +128,72 @@ fn write_decay(
     Ok(())
 }
 
-/// `mfl solve CONFIG`: the PDE run, streamed into the output.
+/// `mfl solve CONFIG`: the PDE run, streamed into the output; `attrs` are extra root
+/// attributes (a sweep point's `sweep_point`, `sweep`).
 pub fn run(
     path: &Path,
     sets: &[String],
     out: Option<&Path>,
     force: bool,
     quiet: bool,
+    attrs: &[(&str, String)],
 ) -> CmdResult {
     let sc = Scenario::load(path, sets, Job::Solve)?;
     let cfg = &sc.config;
+    // solver.extrapolate: the coarser grids first, the finest is the run the file holds
+    let levels = crate::extrapolate::levels(&sc)?;
     let SolveSetup {
         problem,
         rho0,
         opts,
-    } = sc.require_pde()?.clone();
+    } = levels.last().expect("≥ 1 level").require_pde()?.clone();
     let out_path = output_path(path, out);
     let mut file = create_output(&sc, path, &out_path, "solve", force)?;
+    for (name, value) in attrs {
+        file.set_attr("/", name, value)?;
+    }
     write_grid(&file, &problem.grid)?;
     file.set_attr("/", "solver", &describe_stepper(&opts.stepper))?;
     crate::signals::install();
+    let coarse = crate::extrapolate::run_coarse(&levels, |l| {
+        if !quiet {
+            eprintln!(
+                "extrapolation: grid level {} of {} done",
+                l + 1,
+                levels.len()
+            );
+        }
+    });
+    let coarse = match coarse {
+        Ok(c) => c,
+        Err(e) => return Err(fail_output(file, &e).into()),
+    };
     let mut bar = Progress::new(opts.t_end, quiet, "solve");
     let (result, series) = {
         let mut obs = Both {
             file: SolveWriter::new(&mut file, &problem.grid),
             bar: &mut bar,
             series: Vec::new(),
+            rows: (levels.len() > 1).then(Vec::new),
             proximal: cfg.output.proximal_gap.then_some((&problem, None)),
         };
         let r = mfl_pde::solve(&problem, rho0, &opts, &mut obs);
-        (r, obs.series)
+        (r, (obs.series, obs.rows))
     };
+    let (series, rows) = series;
     bar.finish();
     match result {
         Ok(rho) => {
             if problem.temperature > 0.0 {
                 write_decay(&file, &problem, &rho, &series)?;
+            }
+            if let Some(fine) = rows {
+                let mut all = coarse;
+                all.push(fine);
+                let p = if problem.temperature > 0.0 { 2.0 } else { 1.0 };
+                for w in crate::extrapolate::write(&file, &all, p)? {
+                    eprintln!("{w}");
+                }
             }
             file.finish("complete")?;
             if !quiet {

@@ -55,6 +55,7 @@ pub fn run(
     out: Option<&Path>,
     force: bool,
     quiet: bool,
+    attrs: &[(&str, String)],
 ) -> CmdResult {
     let sc = Scenario::load(path, sets, Job::Stationary)?;
     let StationarySetup {
@@ -66,6 +67,9 @@ pub fn run(
     } = setup(&sc)?;
     let out_path = output_path(path, out);
     let mut file = create_output(&sc, path, &out_path, "stationary", force)?;
+    for (name, value) in attrs {
+        file.set_attr("/", name, value)?;
+    }
     write_grid(&file, &grid)?;
     file.set_attr(
         "/",

@@ -7,7 +7,8 @@
 //! * Time-step bias, exactly ([`exact_step_bias`], 1D): the N = ∞ limit of the discrete-time
 //!   particle scheme ([`crate::discrete`]) against the PDE on the refined grid, signed, with the
 //!   two computations' error estimates as its se — no particle rerun at all.
-//! * Time-step bias, by rerun ([`time_step_bias`]): mean R_N at the step η (from the sweep) and at η/2,
+//! * Time-step bias, by rerun ([`time_step_bias`]; per seed [`half_step_records`], reduced by
+//!   [`time_step_bias_of`], so that shards can run the seeds): mean R_N at the step η (from the sweep) and at η/2,
 //!   largest N, the same seeds (common random numbers, so the difference has a small standard
 //!   error). Euler–Maruyama has weak order 1, so the bias of the η run is
 //!   ≈ 2|mean R_N(η) − mean R_N(η/2)|; both the raw difference and this estimate are reported,
@@ -18,10 +19,10 @@
 //!   a warning: per-seed values are skewed, and the sample se is biased low exactly when a
 //!   sample comes out low.
 
-use crate::coupled::CoupledCv;
+use crate::coupled::{CoupledCv, ResidualPath};
 use crate::error::CompareError;
 use crate::stats::Summary;
-use crate::sweep::{pde_risk_at, GapTable};
+use crate::sweep::{pde_risk_at, AdjointPart, GapTable};
 use mfl_core::MeanField;
 use mfl_particles::{Dynamics, Recording};
 use mfl_pde::{FvProblem, NoObserver, RunOptions};
@@ -150,62 +151,160 @@ pub fn exact_step_bias(
 /// seed. When the table used the coupled control
 /// variate, the η/2 run is coupled too (in the same residual path) and the corrected values
 /// are compared, so the bias is that of the estimator the gap uses.
+///
+/// This is [`half_step_records`] on every seed followed by [`time_step_bias_of`]; a sharded
+/// sweep runs the records of its seeds in any process and reduces them the same way.
 pub fn time_step_bias(
     table: &GapTable,
     dynamics_half: &Dynamics,
     eval: &MeanField,
 ) -> Result<Vec<StepBias>, CompareError> {
-    let i_n = table.largest_n_index();
-    let n = table.ns[i_n];
+    let n = table.ns[table.largest_n_index()];
     if dynamics_half.n != n {
         return Err(CompareError::invalid(
             "dynamics_half",
             format!("has N = {}, the sweep's largest N is {n}", dynamics_half.n),
         ));
     }
-    let recording = Recording::at(table.times.clone());
-    if let Some(part) = &table.adjoint {
+    let records = half_step_records(
+        table.adjoint.as_ref(),
+        table.path.as_ref(),
+        &table.times,
+        dynamics_half,
+        eval,
+        &table.seeds,
+    )?;
+    time_step_bias_of(table, &records)
+}
+
+/// What the time-step bias needs of the η/2 rerun of one seed: the values at every record time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HalfStepRecord {
+    /// The seed.
+    pub seed: u64,
+    /// R_N(θ(t_j)) of the η/2 run.
+    pub risk: Vec<f64>,
+    /// The adjoint control variate Z_R(t_j) of the η/2 run (adjoint sweeps).
+    pub z_risk: Option<Vec<f64>>,
+    /// R_N of the η/2 run's independent McKean–Vlasov copy (coupled sweeps).
+    pub bar_risk: Option<Vec<f64>>,
+}
+
+/// The η/2 reruns of `seeds` (any subset of the sweep's, in any order) with the sweep's
+/// adjoint fields (`adjoint`) or residual path (`path`), recorded at `times`; one record per
+/// seed, in the order of `seeds`. Each depends on its seed alone.
+pub fn half_step_records(
+    adjoint: Option<&AdjointPart>,
+    path: Option<&ResidualPath>,
+    times: &[f64],
+    dynamics_half: &Dynamics,
+    eval: &MeanField,
+    seeds: &[u64],
+) -> Result<Vec<HalfStepRecord>, CompareError> {
+    let recording = Recording::at(times.to_vec());
+    if let Some(part) = adjoint {
         // the η/2 run with the same adjoint fields: Z is exactly zero-mean at any step, so
         // the paired difference of the corrected values is the bias of the estimator used
-        let runs = part.run(dynamics_half, eval, &table.seeds, &recording, |_| {})?;
-        return table
-            .times
-            .iter()
-            .enumerate()
-            .map(|(j, &t)| {
-                let row = table.row(i_n, j);
-                let coarse = row.best_risk_samples().to_vec();
-                let half: Vec<f64> = runs
-                    .iter()
-                    .map(|(tr, z)| tr.risk[j] - z[j][2 * j])
-                    .collect();
-                Ok(step_bias(t, &coarse, &half))
+        let runs = part.run(dynamics_half, eval, seeds, &recording, |_| {})?;
+        return Ok(runs
+            .into_iter()
+            .map(|(tr, z)| HalfStepRecord {
+                seed: tr.seed,
+                z_risk: Some((0..times.len()).map(|j| z[j][2 * j]).collect()),
+                risk: tr.risk,
+                bar_risk: None,
             })
-            .collect();
+            .collect());
     }
-    let (trajs, independent) = match &table.path {
+    Ok(match path {
         Some(path) => {
             let field = |t: f64, out: &mut [f64]| path.at(t, out);
-            let pairs =
-                dynamics_half.run_seeds_coupled(eval, &table.seeds, &recording, &field, |_| {})?;
-            let (a, b): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
-            (a, Some(b))
+            dynamics_half
+                .run_seeds_coupled(eval, seeds, &recording, &field, |_| {})?
+                .into_iter()
+                .map(|(tr, ind)| HalfStepRecord {
+                    seed: tr.seed,
+                    risk: tr.risk,
+                    z_risk: None,
+                    bar_risk: Some(ind.risk),
+                })
+                .collect()
         }
-        None => (
-            dynamics_half.run_seeds(eval, &table.seeds, &recording, |_, _| {})?,
-            None,
-        ),
-    };
+        None => dynamics_half
+            .run_seeds(eval, seeds, &recording, |_, _| {})?
+            .into_iter()
+            .map(|tr| HalfStepRecord {
+                seed: tr.seed,
+                risk: tr.risk,
+                z_risk: None,
+                bar_risk: None,
+            })
+            .collect(),
+    })
+}
+
+/// The time-step bias per record time from the η/2 records of every seed of `table` (each
+/// exactly once, any order; taken in the table's seed order), paired with the table's largest
+/// N. A missing, repeated or foreign seed, or a record without the field the table's control
+/// variate needs, is refused.
+pub fn time_step_bias_of(
+    table: &GapTable,
+    records: &[HalfStepRecord],
+) -> Result<Vec<StepBias>, CompareError> {
+    let i_n = table.largest_n_index();
+    let n = table.ns[i_n];
+    let nt = table.times.len();
+    let mut ordered = Vec::with_capacity(table.seeds.len());
+    for &s in &table.seeds {
+        let mut it = records.iter().filter(|r| r.seed == s);
+        let r = it.next().ok_or_else(|| {
+            CompareError::invalid("half_step_records", format!("seed {s} is missing"))
+        })?;
+        if it.next().is_some() {
+            return Err(CompareError::invalid(
+                "half_step_records",
+                format!("seed {s} is given twice"),
+            ));
+        }
+        let ok = r.risk.len() == nt
+            && r.z_risk.as_ref().map(Vec::len) == table.adjoint.as_ref().map(|_| nt)
+            && (r.bar_risk.as_ref().map(Vec::len)
+                == (table.adjoint.is_none() && table.path.is_some()).then_some(nt));
+        if !ok {
+            return Err(CompareError::invalid(
+                "half_step_records",
+                format!("seed {s} does not hold the values of this sweep"),
+            ));
+        }
+        ordered.push(r);
+    }
+    if records.len() != ordered.len() {
+        return Err(CompareError::invalid(
+            "half_step_records",
+            "holds seeds that are not the sweep's",
+        ));
+    }
     table
         .times
         .iter()
         .enumerate()
         .map(|(j, &t)| {
             let row = table.row(i_n, j);
-            let raw: Vec<f64> = trajs.iter().map(|tr| tr.risk[j]).collect();
-            let (coarse, half) = match (&row.coupled, &independent) {
-                (Some(cv), Some(ind)) => {
-                    let bar: Vec<f64> = ind.iter().map(|tr| tr.risk[j]).collect();
+            if table.adjoint.is_some() {
+                let coarse = row.best_risk_samples().to_vec();
+                let half: Vec<f64> = ordered
+                    .iter()
+                    .map(|r| r.risk[j] - r.z_risk.as_ref().expect("checked")[j])
+                    .collect();
+                return Ok(step_bias(t, &coarse, &half));
+            }
+            let raw: Vec<f64> = ordered.iter().map(|r| r.risk[j]).collect();
+            let (coarse, half) = match (&row.coupled, table.path.is_some()) {
+                (Some(cv), true) => {
+                    let bar: Vec<f64> = ordered
+                        .iter()
+                        .map(|r| r.bar_risk.as_ref().expect("checked")[j])
+                        .collect();
                     // the sweep's β: a fixed coefficient keeps the pairing exact
                     let half = CoupledCv::with_beta(
                         &raw,

@@ -6,6 +6,8 @@
 //!   log|gap| on log N and the fixed-slope fit gap = C/N;
 //! * [`sweep`] — the N-sweep: one PDE run, particles for every N and seed (common random
 //!   numbers), gap(N, t) of the risk and the energy, with an exact control variate at t = 0;
+//!   per-seed records reduced in a fixed order, so a sweep split into shards
+//!   ([`sweep::shard`]) merges into the same bits;
 //! * [`adjoint`] — the adjoint (linear-response) control variate, exactly zero mean;
 //! * [`coupled`] — the coupled (McKean–Vlasov) control variate for t > 0;
 //! * [`discrete`] — the N = ∞ limit of the discrete-time (step η) particle scheme in 1D, for
@@ -33,8 +35,8 @@ pub mod sweep;
 
 pub use adjoint::{Adjoint, DensityPath, Functional};
 pub use budget::{
-    error_budget, exact_step_bias, pde_richardson, time_step_bias, BudgetRow, PdeErrorEstimate,
-    StepBias, MIN_SEEDS,
+    error_budget, exact_step_bias, half_step_records, pde_richardson, time_step_bias,
+    time_step_bias_of, BudgetRow, HalfStepRecord, PdeErrorEstimate, StepBias, MIN_SEEDS,
 };
 pub use coupled::{fluctuation, grid_fluctuation, CoupledCv, ResidualPath};
 pub use discrete::{euler_maruyama_law, euler_maruyama_limit, DiscreteLaw, DiscreteLimit};
@@ -47,6 +49,6 @@ pub use stats::{
 };
 pub use sweep::{
     adjoint_nodes, gap_sweep, gap_sweep_with, jackknife_slope_fit, pde_risk_at, pde_trace,
-    AdjointCv, AdjointPart, Control, ControlVariate, GapRow, GapTable, PdeTrace, Sweep,
-    SweepOptions, ADJOINT_MEMORY,
+    AdjointCv, AdjointPart, Control, ControlVariate, GapRow, GapTable, PdeTrace, PreparedSweep,
+    SeedRecord, Sweep, SweepOptions, ADJOINT_MEMORY,
 };

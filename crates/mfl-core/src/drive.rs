@@ -30,8 +30,9 @@ pub trait Observer<S: ?Sized> {
     fn record(&mut self, _s: &S) -> Result<(), String> {
         Ok(())
     }
-    /// At t = 0, after the first step reaching each multiple of the diagnostics interval, and
-    /// at t_end ([`Schedule::diagnostics_every`]).
+    /// At t = 0, at every record time, after the first step reaching each multiple of the
+    /// diagnostics interval, and at t_end ([`Schedule::diagnostics_every`]) — when the schedule
+    /// has diagnostics at all.
     fn diagnostics(&mut self, _s: &S) -> Result<(), String> {
         Ok(())
     }
@@ -139,7 +140,8 @@ type Call<S> = dyn Fn(&mut dyn Observer<S>, &S) -> Result<(), String>;
 
 /// Run `s` from its current time (0) to `schedule.t_end()`, landing exactly on every record
 /// time, calling the observers in order: `start`, `record` at each record time ≤ t (t = 0
-/// included), `diagnostics` on the diagnostics schedule, `finish` at the end. Returns the
+/// included), `diagnostics` on the diagnostics schedule and at every record time (so each
+/// output time has a diagnostics row), `finish` at the end. Returns the
 /// number of steps taken.
 pub fn drive<S: TimeStepper>(
     s: &mut S,
@@ -178,12 +180,14 @@ pub fn drive<S: TimeStepper>(
         step_towards(s, target).map_err(DriveError::Step)?;
         steps += 1;
         let t = s.time();
+        let mut recorded = false;
         while next < times.len() && times[next] <= t {
             each(observers, s, &|o, s| o.record(s))?;
             next += 1;
+            recorded = true;
         }
         if let Some(e) = every {
-            if t >= next_diag || t >= t_end {
+            if t >= next_diag || t >= t_end || recorded {
                 each(observers, s, &|o, s| o.diagnostics(s))?;
                 if e > 0.0 {
                     while next_diag <= t {
@@ -305,6 +309,27 @@ mod tests {
         drive(&mut s, &sched, &mut [&mut log]).unwrap();
         // t = 0, the first steps reaching 0.4 (t = 0.5) and 0.8 (t = 1.0 = t_end)
         assert_eq!(log.diagnostics, vec![0.0, 0.5, 1.0]);
+    }
+
+    #[test]
+    fn every_record_time_gets_diagnostics_too() {
+        // the interval 0.4 alone would give t = 0, 0.5, 1.0 (steps of 0.25); the record times
+        // 0.25 and 0.3 (a shortened step) add theirs, and the interval's schedule is kept
+        let mut s = Decay {
+            t: 0.0,
+            x: 1.0,
+            h: 0.25,
+        };
+        let sched = Schedule::new(&[0.25, 0.3], 1.0, Some(0.4)).unwrap();
+        let mut log = Log::default();
+        drive(&mut s, &sched, &mut [&mut log]).unwrap();
+        assert_eq!(log.diagnostics, vec![0.0, 0.25, 0.3, 0.55, 0.8, 1.0]);
+        for (t, _) in &log.records {
+            assert!(
+                log.diagnostics.contains(t),
+                "no diagnostics at record time {t}"
+            );
+        }
     }
 
     #[test]

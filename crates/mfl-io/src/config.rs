@@ -44,7 +44,7 @@ choice!(
 );
 choice!(
     /// `solver.stepper` of the FV scheme.
-    StepperKind { Explicit = "explicit", Implicit = "implicit" } default Explicit
+    StepperKind { Explicit = "explicit", Implicit = "implicit", Mprk22 = "mprk22" } default Explicit
 );
 choice!(
     /// `solver.positivity` of the spectral scheme.
@@ -308,15 +308,28 @@ pub struct SolverCfg {
     /// "fv" (default) or "spectral" (Fourier pseudo-spectral ETDRK4, fully periodic grids).
     #[serde(default)]
     pub scheme: Scheme,
-    /// "explicit" (SSP-RK3, adaptive dt; default) or "implicit" (linearly implicit Euler).
+    /// "explicit" (SSP-RK3, adaptive dt; default), "implicit" (linearly implicit Euler, first
+    /// order) or "mprk22" (modified Patankar–Runge–Kutta: second order, positive and
+    /// conservative for every dt; error-controlled steps by default).
     #[serde(default)]
     pub stepper: StepperKind,
     /// explicit: fraction of the positivity limit (default 0.5, in (0, 1]).
     #[serde(default = "half")]
     pub cfl: f64,
-    /// implicit: the time step.
+    /// implicit, spectral: the time step; mprk22: a fixed time step instead of `rtol`.
     #[serde(default)]
     pub dt: Option<f64>,
+    /// Richardson/Romberg in the grid: 1 (default, off), 2 (grids h, h/2) or 3 (h, h/2, h/4);
+    /// the output holds the finest run and `/extrapolated/*`, `/error_estimate/*`.
+    #[serde(default)]
+    pub extrapolate: Option<usize>,
+    /// mprk22: relative tolerance of the error-controlled steps (default 1e-6 unless `dt`).
+    #[serde(default)]
+    pub rtol: Option<f64>,
+    /// mprk22: absolute tolerance, in density units (default rtol·max ρ₀: errors are measured
+    /// against the density's peak, so the far tails do not dictate the steps).
+    #[serde(default)]
+    pub atol: Option<f64>,
     /// Final time.
     pub t_end: f64,
     /// Abort when dt falls below this (default 1e-12).

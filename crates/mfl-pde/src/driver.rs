@@ -3,6 +3,7 @@
 
 use crate::diagnostics::{diagnose_into, Diagnostics};
 use crate::error::PdeError;
+use crate::mprk::{Mprk22, StepControl};
 use crate::potential::PotentialField;
 use crate::spectral::{PositivityFilter, SpectralEtdrk4};
 use crate::stepper::{ExplicitSsprk3, ImplicitSg, Stepper};
@@ -66,6 +67,12 @@ pub enum StepperChoice {
         /// The fixed time step (the last one is shortened to hit output times).
         dt: f64,
     },
+    /// [`Mprk22`]: second order, positive and conservative for every dt, fixed steps or
+    /// error-controlled ones.
+    Mprk22 {
+        /// Fixed dt or tolerances.
+        control: StepControl,
+    },
     /// [`SpectralEtdrk4`] (fully periodic grids only): Fourier pseudo-spectral, ETDRK4.
     Spectral {
         /// The fixed step, or None for dt = cfl·2.8/(Σ_a k_max,a max|∂_aΨ|) each step.
@@ -85,6 +92,7 @@ impl StepperChoice {
                 Box::new(ExplicitSsprk3::new(grid, temperature, cfl)?)
             }
             StepperChoice::Implicit { dt } => Box::new(ImplicitSg::new(grid, temperature, dt)?),
+            StepperChoice::Mprk22 { control } => Box::new(Mprk22::new(grid, temperature, control)?),
             StepperChoice::Spectral { dt, cfl, filter } => {
                 Box::new(SpectralEtdrk4::new(grid, temperature, dt, cfl, filter)?)
             }

@@ -12,6 +12,10 @@
 //!   [`mfl_core::MeanField`] (with a factorised fast path for θ = (a, w) units);
 //! * [`flux`] — Scharfetter–Gummel face fluxes (positive, conservative, exact on Gibbs states);
 //! * [`stepper`] — explicit SSP-RK3 and linearly implicit (frozen-Ψ) backward Euler;
+//! * [`mprk`] — MPRK22: second order, positive and conservative for every dt, with an embedded
+//!   error estimate for tolerance-controlled steps (Strang-split line solves in 2D);
+//! * [`richardson`] — Richardson/Romberg extrapolation in h with an error estimate and the
+//!   observed order;
 //! * [`spectral`] — Fourier pseudo-spectral ETDRK4 on fully periodic grids (exact diffusion,
 //!   2/3-rule dealiasing, optional positivity filter); [`fft`] — the planned real FFTs;
 //! * [`convolution`] — Ψ of convolution-type problems (periodic unit, torus data) by FFT in
@@ -42,7 +46,9 @@ pub mod fft;
 pub mod flux;
 pub mod histogram;
 pub mod isotropic;
+pub mod mprk;
 pub mod potential;
+pub mod richardson;
 pub mod spectral;
 pub mod stationary;
 pub mod stepper;
@@ -57,7 +63,9 @@ pub use erf_closed::{ErfClosedForm, ErfInteraction};
 pub use error::PdeError;
 pub use histogram::histogram;
 pub use isotropic::{IsotropicField, IsotropicKernel, RadialRule};
+pub use mprk::{Mprk22, StepControl};
 pub use potential::{Energy, FixedPotential, LinearResponse, MeanFieldPotential, PotentialField};
+pub use richardson::{extrapolate, Extrapolated};
 pub use spectral::{PositivityFilter, SpectralEtdrk4};
 pub use stationary::{stationary, Stationary, StationaryOptions};
-pub use stepper::{ExplicitSsprk3, ImplicitSg, Stepper};
+pub use stepper::{ExplicitSsprk3, ImplicitSg, LineSolver, LineTerm, Stepper};

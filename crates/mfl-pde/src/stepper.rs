@@ -250,7 +250,8 @@ impl ImplicitSg {
     }
 }
 
-fn transpose(src: &[f64], n0: usize, n1: usize, dst: &mut [f64]) {
+/// `dst` (n1 × n0) = `src` (n0 × n1) transposed, both row-major.
+pub(crate) fn transpose(src: &[f64], n0: usize, n1: usize, dst: &mut [f64]) {
     for i0 in 0..n0 {
         for i1 in 0..n1 {
             dst[i1 * n0 + i0] = src[i0 * n1 + i1];
@@ -362,6 +363,24 @@ impl LineSolver {
     /// with ΔΨ = Ψ_{i+1} − Ψ_i the SG flux h·J = A(ΔΨ)x_i − A(−ΔΨ)x_{i+1} leaves cell i and enters
     /// cell i+1 (c = dt/h²); `periodic` adds the face (n−1, 0).
     pub fn solve(&mut self, x: &mut [f64], psi: &[f64], c: f64, t: f64, periodic: bool) {
+        self.solve_terms(
+            x,
+            &[LineTerm {
+                psi,
+                c,
+                weight: None,
+            }],
+            t,
+            periodic,
+        );
+    }
+
+    /// Solve (I + Σ_s c_s M(Ψ_s) W_s) x = b in place (`x` holds b on entry): a sum of SG
+    /// operators of several potentials, each with optional column weights W_s = diag(w_s)
+    /// (w ≥ 0; none means W = I), the matrix of the modified Patankar stages ([`crate::Mprk22`]).
+    /// Every term has zero column sums and non-positive off-diagonals, so the matrix is an
+    /// M-matrix with unit column sums for any c_s ≥ 0: the solve conserves Σx and keeps x ≥ 0.
+    pub fn solve_terms(&mut self, x: &mut [f64], terms: &[LineTerm<'_>], t: f64, periodic: bool) {
         let n = x.len();
         let last = n - 1;
         for v in [&mut self.sup, &mut self.sub, &mut self.lc, &mut self.lr] {
@@ -369,15 +388,22 @@ impl LineSolver {
         }
         self.d.iter_mut().for_each(|e| *e = 1.0);
         let faces = if periodic { n } else { n - 1 };
-        for i in 0..faces {
-            let j = if i == last { 0 } else { i + 1 };
-            let dpsi = psi[j] - psi[i];
-            let ap = c * sg_coefficient(dpsi, t);
-            let am = c * sg_coefficient(-dpsi, t);
-            self.add(i, i, ap);
-            self.add(j, i, -ap);
-            self.add(j, j, am);
-            self.add(i, j, -am);
+        for term in terms {
+            let (psi, c) = (term.psi, term.c);
+            for i in 0..faces {
+                let j = if i == last { 0 } else { i + 1 };
+                let dpsi = psi[j] - psi[i];
+                let mut ap = c * sg_coefficient(dpsi, t);
+                let mut am = c * sg_coefficient(-dpsi, t);
+                if let Some(w) = term.weight {
+                    ap *= w[i];
+                    am *= w[j];
+                }
+                self.add(i, i, ap);
+                self.add(j, i, -ap);
+                self.add(j, j, am);
+                self.add(i, j, -am);
+            }
         }
         // forward elimination of columns 0..last
         for k in 0..last {
@@ -405,6 +431,17 @@ impl LineSolver {
             x[k] = s / self.d[k];
         }
     }
+}
+
+/// One term c·M(Ψ)·W of a line system ([`LineSolver::solve_terms`]).
+#[derive(Debug, Clone, Copy)]
+pub struct LineTerm<'a> {
+    /// Ψ on the line's cells.
+    pub psi: &'a [f64],
+    /// dt/h² times the stage weight.
+    pub c: f64,
+    /// Column weights w_j ≥ 0 (None: all 1).
+    pub weight: Option<&'a [f64]>,
 }
 
 #[cfg(test)]

@@ -22,22 +22,22 @@
 //! the coupled one of [`crate::coupled`] remains available ([`Control::Coupled`]).
 
 mod control;
+mod record;
+pub mod shard;
 mod table;
 mod trace;
 
 pub use control::*;
+pub use record::*;
 pub use table::*;
 pub use trace::*;
 
 use crate::adjoint::{Adjoint, DensityPath, Functional};
-use crate::coupled::{grid_fluctuation, CoupledCv};
-use crate::distance::{sliced_w1_2d, w1_1d};
+use crate::coupled::grid_fluctuation;
 use crate::error::CompareError;
-use crate::stats::Summary;
-use mfl_core::{Grid, Loss, MeanField};
-use mfl_particles::{Dynamics, Gradient, Init, Recording, Trajectory};
+use mfl_core::{Loss, MeanField};
+use mfl_particles::{Dynamics, Gradient, Init, Recording};
 use mfl_pde::{FvProblem, Observer, RunOptions};
-use rayon::prelude::*;
 use std::sync::Arc;
 
 /// An N-sweep, set up by name instead of by position:
@@ -169,30 +169,6 @@ pub fn gap_sweep(
     )
 }
 
-/// Distance between the particles of every trajectory at record `j` and the density `rho`.
-fn distances(
-    trajs: &[&Trajectory],
-    j: usize,
-    grid: &Grid,
-    rho: &[f64],
-) -> Result<Summary, CompareError> {
-    let d: Vec<f64> = trajs
-        .par_iter()
-        .map(|tr| {
-            let pos = tr
-                .positions
-                .as_ref()
-                .expect("positions are recorded when distances are asked for");
-            let p = pos.index_axis(ndarray::Axis(0), j);
-            match grid.dim() {
-                1 => w1_1d(&p.column(0).to_vec(), grid, rho),
-                _ => sliced_w1_2d(p, grid, rho, 16, 2),
-            }
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(Summary::of(&d))
-}
-
 /// The N-sweep (see the module docs).
 ///
 /// * `pde`, `rho0`, `pde_opts`: the PDE run (the `times` are added to its snapshot times;
@@ -217,26 +193,67 @@ pub fn gap_sweep_with(
     observer: &mut dyn Observer,
     options: &SweepOptions,
 ) -> Result<GapTable, CompareError> {
-    check_times(times)?;
-    if ns.is_empty() || ns.contains(&0) {
-        return Err(CompareError::invalid("ns", "needs at least one N, all ≥ 1"));
-    }
-    let coupled = options.control == Control::Coupled;
-    let adjoint = options.control == Control::Adjoint;
-    let min_seeds = if options.control == Control::None {
-        2
-    } else {
-        3
+    let sweep = Sweep {
+        pde,
+        rho0,
+        pde_opts,
+        eval,
+        dynamics_for_n,
+        ns,
+        seeds,
+        times,
+        options: *options,
     };
-    if seeds.len() < min_seeds {
-        return Err(CompareError::invalid(
-            "seeds",
-            format!("needs at least {min_seeds} seeds for a standard error"),
-        ));
+    let prepared = sweep.prepare(observer)?;
+    let mut records = Vec::with_capacity(ns.len() * seeds.len());
+    for &n in ns {
+        records.extend(prepared.run_n(n, seeds)?);
     }
-    let probe = dynamics_for_n(ns[0]);
-    if adjoint {
-        match &probe.init {
+    prepared.into_table(records)
+}
+
+impl<'a, F: Fn(usize) -> Dynamics> Sweep<'a, F> {
+    /// The part of the sweep that does not depend on the particles: the checks, the PDE run
+    /// (seen by `observer`), the control variates' references (the adjoint solve). Then
+    /// [`PreparedSweep::run_n`] runs any (N, seeds) block and [`PreparedSweep::into_table`]
+    /// reduces the per-seed records, in a fixed (N, seed) order, into the [`GapTable`] — the
+    /// same bits whichever process ran which block.
+    pub fn prepare(
+        self,
+        observer: &mut dyn Observer,
+    ) -> Result<PreparedSweep<'a, F>, CompareError> {
+        let Sweep {
+            pde,
+            rho0,
+            pde_opts,
+            eval,
+            dynamics_for_n,
+            ns,
+            seeds,
+            times,
+            options,
+        } = self;
+        let options = &options;
+        check_times(times)?;
+        if ns.is_empty() || ns.contains(&0) {
+            return Err(CompareError::invalid("ns", "needs at least one N, all ≥ 1"));
+        }
+        let coupled = options.control == Control::Coupled;
+        let adjoint = options.control == Control::Adjoint;
+        let min_seeds = if options.control == Control::None {
+            2
+        } else {
+            3
+        };
+        if seeds.len() < min_seeds {
+            return Err(CompareError::invalid(
+                "seeds",
+                format!("needs at least {min_seeds} seeds for a standard error"),
+            ));
+        }
+        let probe = dynamics_for_n(ns[0]);
+        if adjoint {
+            match &probe.init {
             Init::GridDensity { grid, .. } if grid.dim() == pde.grid.dim() => {}
             _ => {
                 return Err(CompareError::invalid(
@@ -245,209 +262,79 @@ pub fn gap_sweep_with(
                 ))
             }
         }
-    }
-    if coupled {
-        if eval.loss != Loss::Squared {
-            return Err(CompareError::invalid(
-                "coupled",
-                "the coupled control variate's known mean holds for the squared loss only",
-            ));
         }
-        if eval.data != probe.problem.data {
-            return Err(CompareError::invalid(
+        if coupled {
+            if eval.loss != Loss::Squared {
+                return Err(CompareError::invalid(
+                    "coupled",
+                    "the coupled control variate's known mean holds for the squared loss only",
+                ));
+            }
+            if eval.data != probe.problem.data {
+                return Err(CompareError::invalid(
                 "coupled",
                 "the coupled control variate needs the particles to train on the evaluation data",
             ));
-        }
-        if !matches!(probe.gradient, Gradient::Exact) {
-            return Err(CompareError::invalid(
-                "coupled",
-                "the coupled control variate needs exact (population) gradients",
-            ));
-        }
-    }
-    let cv_ref = (times[0] == 0.0 && !adjoint).then(|| CvReference::new(eval, &pde.grid, &rho0));
-    let path = coupled.then_some((0.5 * probe.eta, eval));
-    let nodes = if adjoint {
-        adjoint_nodes(times, probe.eta, &pde.grid, eval.data.len())
-    } else {
-        Vec::new()
-    };
-    let trace = pde_trace(pde, rho0, pde_opts, times, path, &nodes, observer)?;
-    let adjoint_part = if adjoint {
-        let dpath = DensityPath::new(eval, &pde.grid, nodes.clone(), trace.node_density.clone())?;
-        let targets: Vec<(f64, Functional)> = times
-            .iter()
-            .flat_map(|&t| [(t, Functional::Risk), (t, Functional::Energy)])
-            .collect();
-        let adj = Adjoint::solve(eval, &pde.grid, pde.temperature, &dpath, &targets)?;
-        let initial_mean = match &probe.init {
-            Init::GridDensity { grid, density } => adj.initial_mean(grid, density)?,
-            _ => unreachable!("checked above"),
-        };
-        Some(AdjointPart {
-            adjoint: Arc::new(adj),
-            initial_mean,
-            path_bytes: dpath.bytes(),
-            node_times: nodes.clone(),
-        })
-    } else {
-        None
-    };
-    let pde_fluctuation: Vec<f64> = trace
-        .density
-        .iter()
-        .map(|rho| grid_fluctuation(eval, &pde.grid, rho))
-        .collect();
-    let mut recording = Recording::at(times.to_vec());
-    if options.distances {
-        recording = recording.with_positions();
-    }
-    let last = times.len() - 1;
-    let mut rows = Vec::with_capacity(ns.len() * times.len());
-    for &n in ns {
-        let dynamics = dynamics_for_n(n);
-        if dynamics.n != n {
-            return Err(CompareError::invalid(
-                "dynamics_for_n",
-                format!("asked for N = {n}, got dynamics with N = {}", dynamics.n),
-            ));
-        }
-        let tick = |i: usize| {
-            if let Some(p) = options.progress {
-                p(n, i)
             }
-        };
-        let mut zs: Option<Vec<Vec<Vec<f64>>>> = None;
-        let (trajs, independent): (Vec<Trajectory>, Option<Vec<Trajectory>>) = match &trace.path {
-            _ if adjoint_part.is_some() => {
-                let part = adjoint_part.as_ref().expect("adjoint");
-                let runs = part.run(&dynamics, eval, seeds, &recording, tick)?;
-                let (a, z): (Vec<_>, Vec<_>) = runs.into_iter().unzip();
-                zs = Some(z);
-                (a, None)
-            }
-            Some(path) => {
-                let field = |t: f64, out: &mut [f64]| path.at(t, out);
-                let pairs = dynamics.run_seeds_coupled(eval, seeds, &recording, &field, tick)?;
-                let (a, b) = pairs.into_iter().unzip();
-                (a, Some(b))
-            }
-            None => (
-                dynamics.run_seeds(eval, seeds, &recording, |i, rec| {
-                    if same_time(rec.time, times[last]) {
-                        tick(i)
-                    }
-                })?,
-                None,
-            ),
-        };
-        let lin: Option<Vec<(f64, f64)>> = match &cv_ref {
-            Some(c) => Some(
-                seeds
-                    .par_iter()
-                    .map(|&s| c.linear_terms(eval, &dynamics, s))
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
-            None => None,
-        };
-        let traj_refs: Vec<&Trajectory> = trajs.iter().collect();
-        for (j, &t) in times.iter().enumerate() {
-            let risk_samples: Vec<f64> = trajs.iter().map(|tr| tr.risk[j]).collect();
-            let energy_samples: Vec<f64> = trajs.iter().map(|tr| tr.energy[j]).collect();
-            if let Some(tr) = trajs.iter().find(|tr| !same_time(tr.time[j], t)) {
+            if !matches!(probe.gradient, Gradient::Exact) {
                 return Err(CompareError::invalid(
-                    "times",
-                    format!("seed {} recorded at t = {}, not {t}", tr.seed, tr.time[j]),
+                    "coupled",
+                    "the coupled control variate needs exact (population) gradients",
                 ));
             }
-            let risk = Summary::of(&risk_samples);
-            let energy = Summary::of(&energy_samples);
-            let control = match (&lin, j) {
-                (Some(l), 0) => {
-                    let rc: Vec<f64> = risk_samples
-                        .iter()
-                        .zip(l)
-                        .map(|(r, (lr, _))| r - lr)
-                        .collect();
-                    let ec: Vec<f64> = energy_samples
-                        .iter()
-                        .zip(l)
-                        .map(|(e, (_, le))| e - le)
-                        .collect();
-                    let (rs, es) = (Summary::of(&rc), Summary::of(&ec));
-                    Some(ControlVariate {
-                        gap_risk: rs.mean - trace.risk[0],
-                        gap_energy: es.mean - trace.energy[0],
-                        variance_reduction_risk: variance_ratio(&risk, &rs),
-                        variance_reduction_energy: variance_ratio(&energy, &es),
-                        risk: rs,
-                        energy: es,
-                        risk_samples: rc,
-                    })
-                }
-                _ => None,
-            };
-            let (coupled, coupled_energy) = match &independent {
-                Some(ind) if t > 0.0 => {
-                    let bar: Vec<f64> = ind.iter().map(|tr| tr.risk[j]).collect();
-                    let bar_e: Vec<f64> = ind.iter().map(|tr| tr.energy[j]).collect();
-                    let v = pde_fluctuation[j];
-                    (
-                        Some(CoupledCv::new(&risk_samples, &bar, trace.risk[j], v, n)?),
-                        Some(CoupledCv::new(
-                            &energy_samples,
-                            &bar_e,
-                            trace.energy[j],
-                            0.5 * v,
-                            n,
-                        )?),
-                    )
-                }
-                _ => (None, None),
-            };
-            let adjoint_cv = zs.as_ref().map(|z| {
-                AdjointCv::new(
-                    &risk_samples,
-                    &energy_samples,
-                    z.iter().map(|zk| zk[j][2 * j]).collect(),
-                    z.iter().map(|zk| zk[j][2 * j + 1]).collect(),
-                    trace.risk[j],
-                    trace.energy[j],
-                )
-            });
-            let distance = if options.distances {
-                Some(distances(&traj_refs, j, &pde.grid, &trace.density[j])?)
-            } else {
-                None
-            };
-            rows.push(GapRow {
-                n,
-                time: t,
-                gap_risk: risk.mean - trace.risk[j],
-                gap_energy: energy.mean - trace.energy[j],
-                risk,
-                energy,
-                risk_samples,
-                energy_samples,
-                control,
-                coupled,
-                coupled_energy,
-                adjoint: adjoint_cv,
-                distance,
-            });
         }
+        let cv_ref =
+            (times[0] == 0.0 && !adjoint).then(|| CvReference::new(eval, &pde.grid, &rho0));
+        let path = coupled.then_some((0.5 * probe.eta, eval));
+        let nodes = if adjoint {
+            adjoint_nodes(times, probe.eta, &pde.grid, eval.data.len())
+        } else {
+            Vec::new()
+        };
+        let trace = pde_trace(pde, rho0, pde_opts, times, path, &nodes, observer)?;
+        let adjoint_part = if adjoint {
+            let dpath =
+                DensityPath::new(eval, &pde.grid, nodes.clone(), trace.node_density.clone())?;
+            let targets: Vec<(f64, Functional)> = times
+                .iter()
+                .flat_map(|&t| [(t, Functional::Risk), (t, Functional::Energy)])
+                .collect();
+            let adj = Adjoint::solve(eval, &pde.grid, pde.temperature, &dpath, &targets)?;
+            let initial_mean = match &probe.init {
+                Init::GridDensity { grid, density } => adj.initial_mean(grid, density)?,
+                _ => unreachable!("checked above"),
+            };
+            Some(AdjointPart {
+                adjoint: Arc::new(adj),
+                initial_mean,
+                path_bytes: dpath.bytes(),
+                node_times: nodes.clone(),
+            })
+        } else {
+            None
+        };
+        let pde_fluctuation: Vec<f64> = trace
+            .density
+            .iter()
+            .map(|rho| grid_fluctuation(eval, &pde.grid, rho))
+            .collect();
+        let mut recording = Recording::at(times.to_vec());
+        if options.distances {
+            recording = recording.with_positions();
+        }
+        Ok(PreparedSweep {
+            grid: &pde.grid,
+            eval,
+            dynamics_for_n,
+            ns: ns.to_vec(),
+            seeds: seeds.to_vec(),
+            times: times.to_vec(),
+            options: *options,
+            trace,
+            cv_ref,
+            adjoint_part,
+            pde_fluctuation,
+            recording,
+        })
     }
-    Ok(GapTable {
-        times: times.to_vec(),
-        ns: ns.to_vec(),
-        seeds: seeds.to_vec(),
-        pde_risk: trace.risk,
-        pde_energy: trace.energy,
-        pde_fluctuation,
-        pde_density: trace.density,
-        path: trace.path,
-        adjoint: adjoint_part,
-        rows,
-    })
 }

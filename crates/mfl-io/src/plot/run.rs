@@ -161,6 +161,13 @@ impl Run {
                 "spectral ETDRK4 dt {}",
                 s.dt.map_or(format!("adaptive (cfl {})", num(s.cfl)), num)
             ),
+            Some(s) if s.stepper == crate::config::StepperKind::Mprk22 => match s.dt {
+                Some(dt) => format!("FV MPRK22 dt {}", num(dt)),
+                None => format!(
+                    "FV MPRK22 rtol {}",
+                    num(s.rtol.unwrap_or(crate::scenario::pde::DEFAULT_RTOL))
+                ),
+            },
             Some(s) if s.stepper == crate::config::StepperKind::Implicit => {
                 format!("FV implicit Euler dt {}", s.dt.map_or("?".into(), num))
             }

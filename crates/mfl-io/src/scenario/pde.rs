@@ -7,8 +7,11 @@ use crate::{build, ConfigError};
 use mfl_core::Grid;
 use mfl_pde::{
     mean_field_potential, FvProblem, Interaction, PositivityFilter, PotentialField, RunOptions,
-    StepperChoice,
+    StepControl, StepperChoice,
 };
+
+/// The default `solver.rtol` of the mprk22 stepper.
+pub const DEFAULT_RTOL: f64 = 1e-6;
 use std::path::Path;
 
 /// Everything a PDE run needs, resolved from a config.
@@ -237,7 +240,7 @@ pub fn setup(sc: &Scenario) -> Result<SolveSetup, Error> {
         );
     }
     let stepper = match s.stepper {
-        StepperKind::Implicit if spectral => {
+        StepperKind::Implicit | StepperKind::Mprk22 if spectral => {
             return Err(ConfigError::key(
                 "solver.stepper",
                 "solver.scheme = \"spectral\" always uses ETDRK4 (exact diffusion); remove \
@@ -285,7 +288,59 @@ pub fn setup(sc: &Scenario) -> Result<SolveSetup, Error> {
             }
             StepperChoice::Implicit { dt }
         }
+        // mprk22: the tolerances (which need max ρ₀) are filled in below
+        StepperKind::Mprk22 => match (s.dt, s.rtol) {
+            (Some(_), Some(_)) => return Err(ConfigError::key(
+                "solver.rtol",
+                "give solver.dt (fixed steps) or solver.rtol (error-controlled steps), not both",
+            )
+            .into()),
+            (Some(dt), None) => {
+                if !(dt > 0.0 && dt.is_finite()) {
+                    return Err(
+                        ConfigError::key("solver.dt", format!("must be > 0, got {dt}")).into(),
+                    );
+                }
+                StepperChoice::Mprk22 {
+                    control: StepControl::Fixed { dt },
+                }
+            }
+            (None, rtol) => {
+                let rtol = rtol.unwrap_or(DEFAULT_RTOL);
+                if !(rtol > 0.0 && rtol < 1.0) {
+                    return Err(ConfigError::key(
+                        "solver.rtol",
+                        format!("must be in (0, 1), got {rtol}"),
+                    )
+                    .into());
+                }
+                StepperChoice::Mprk22 {
+                    control: StepControl::Tolerance { rtol, atol: 0.0 },
+                }
+            }
+        },
     };
+    if let Some(k) = s.extrapolate {
+        if !(1..=3).contains(&k) {
+            return Err(ConfigError::key(
+                "solver.extrapolate",
+                format!("must be 1 (off), 2 (grids h, h/2) or 3 (h, h/2, h/4), got {k}"),
+            )
+            .into());
+        }
+    }
+    if s.stepper != StepperKind::Mprk22 || spectral {
+        for (key, v) in [("solver.rtol", s.rtol), ("solver.atol", s.atol)] {
+            if v.is_some() {
+                return Err(ConfigError::key(
+                    key,
+                    "error-controlled steps are those of solver.stepper = \"mprk22\" (the \
+                     explicit stepper is held by its positivity limit, the others take solver.dt)",
+                )
+                .into());
+            }
+        }
+    }
     if cfg.output.proximal_gap && temperature <= 0.0 {
         return Err(ConfigError::key(
             "output.proximal_gap",
@@ -309,6 +364,19 @@ pub fn setup(sc: &Scenario) -> Result<SolveSetup, Error> {
             .map_err(|e| ConfigError::key("solver.scheme", strip_what(&e)))?;
     }
     let rho0 = initial_density(cfg, base, &grid)?;
+    let mut opts = opts;
+    if let StepperChoice::Mprk22 {
+        control: StepControl::Tolerance { rtol, atol },
+    } = &mut opts.stepper
+    {
+        *atol = match s.atol {
+            Some(a) if !(a > 0.0 && a.is_finite()) => {
+                return Err(ConfigError::key("solver.atol", format!("must be > 0, got {a}")).into())
+            }
+            Some(a) => a,
+            None => *rtol * rho0.iter().fold(0.0f64, |m, &v| m.max(v)),
+        };
+    }
     let radial = build::radial_field(cfg, &mf, &grid)?;
     let field: Box<dyn PotentialField> = match build::closed_form_field(cfg, &mf, &grid)? {
         _ if radial.is_some() => Box::new(radial.expect("checked")),
