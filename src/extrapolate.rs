@@ -8,7 +8,7 @@
 //!
 //! * `/extrapolated/time` and `/extrapolated/<q>` for q = risk (when the problem has one),
 //!   free_energy, energy, entropy;
-//! * `/error_estimate/<q>`: the estimated error of the value one elimination short of the
+//! * `/error_estimate/time` (the same times) and `/error_estimate/<q>`: the estimated error of the value one elimination short of the
 //!   extrapolated one, a conservative bound on the extrapolated value's error;
 //! * with three levels, `/extrapolated/observed_order_<q>`, log₂ of the ratio of successive
 //!   differences; a warning is printed when it is off the scheme's order (2 at T > 0, 1 at
@@ -123,6 +123,9 @@ pub fn write(file: &OutputFile, rows: &[Vec<Diagnostics>], p: f64) -> Result<Vec
     };
     let mut warnings = Vec::new();
     file.write_array("/extrapolated/time", vec(&times)?.view())?;
+    // each group carries its own time coordinate (xarray looks dimensions up in a group and
+    // its parents only)
+    file.write_array("/error_estimate/time", vec(&times)?.view())?;
     file.set_attr_f64("/extrapolated", "levels", rows.len() as f64)?;
     file.set_attr_f64("/extrapolated", "order_assumed", p)?;
     for (name, get) in quantities(with_risk) {

@@ -8,12 +8,14 @@ import pytest
 import xarray as xr
 
 import mfl
-from conftest import EXAMPLES, QUICK, SHORT
+from conftest import EXAMPLES, QUICK, SHORT, cli, sets
 
 RUNS = {
     "solve": (QUICK, SHORT, "solve"),
     "solve_2d": (EXAMPLES / "two_layer_2d.toml", {"solver.t_end": 0.05, "grid.cells": [24, 24]},
                  "solve"),
+    "solve_extrapolated": (QUICK, {**SHORT, "grid.cells": [64], "solver.stepper": "mprk22",
+                                   "solver.extrapolate": 2}, "solve"),
     "particles": (QUICK, {**SHORT, "particles.positions": True}, "particles"),
     "stationary": (EXAMPLES / "temperature_sweep.toml", {}, "stationary"),
     "compare": (EXAMPLES / "gap_1d.toml", {
@@ -38,8 +40,7 @@ def groups(path):
     return out
 
 
-def test_every_group_opens_with_named_dimensions(output):
-    kind, path = output
+def opens_with_named_dimensions(path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for g in groups(path):
@@ -49,6 +50,28 @@ def test_every_group_opens_with_named_dimensions(output):
                     assert v.attrs.get("long_name"), (g, name)
         with xr.open_datatree(path, engine="h5netcdf") as tree:
             assert set(tree.groups) == set(groups(path))
+
+
+def test_every_group_opens_with_named_dimensions(output):
+    opens_with_named_dimensions(output[1])
+
+
+COMPARE_SHORT = {k: v for k, v in RUNS["compare"][1].items() if k != "compare.equilibrium_from"}
+
+
+def test_shards_and_their_merge_open_with_named_dimensions(mfl_bin, tmp_path):
+    shards = []
+    for i in range(2):
+        out = tmp_path / f"shard{i}.h5"
+        r = cli(mfl_bin, "compare", EXAMPLES / "gap_1d.toml", *sets(COMPARE_SHORT),
+                "--shard", f"{i}/2", "-o", out)
+        assert r.returncode == 0, r.stderr
+        opens_with_named_dimensions(out)
+        shards.append(out)
+    merged = tmp_path / "all.h5"
+    r = cli(mfl_bin, "merge", *shards, "-o", merged)
+    assert r.returncode == 0, r.stderr
+    opens_with_named_dimensions(merged)
 
 
 def test_coordinates_are_where_a_user_looks(output):
@@ -61,6 +84,10 @@ def test_coordinates_are_where_a_user_looks(output):
         d = tree["diagnostics"].to_dataset()
         assert "time" in d.indexes and d["step"].dtype == "uint64"
         assert d["cov"].dims == ("time", "axis", "axis_b")
+    if kind == "solve_extrapolated":
+        e = tree["extrapolated"].to_dataset()
+        assert e["risk"].dims == ("time",) and "time" in e.indexes
+        assert tree["error_estimate"]["risk"].dims == ("time",)
     if kind == "particles":
         p = tree["particles"].to_dataset()
         assert p["risk"].dims == ("seeds", "time") and p["seeds"].dtype == "uint64"

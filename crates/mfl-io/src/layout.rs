@@ -37,6 +37,10 @@ pub const PURE_DIMENSIONS: &[&str] = &[
     "/particles/particle",
     "/stationary/history/iteration",
     "/compare/equilibrium/value",
+    "/shard/run",
+    "/shard/time",
+    "/shard/pair",
+    "/shard/half_run",
 ];
 
 const GRID: [&str; 2] = ["/theta_0", "/theta_1"];
@@ -52,6 +56,11 @@ const S_GRID: [&str; 3] = ["/stationary/temperature", GRID[0], GRID[1]];
 const HIST: [&str; 1] = ["/stationary/history/iteration"];
 const EQ_N: [&str; 1] = ["/compare/n"];
 const EQ_V: [&str; 1] = ["/compare/equilibrium/value"];
+const SH_RUN: [&str; 2] = ["/shard/run", "/shard/time"];
+const SH_LIN: [&str; 2] = ["/shard/run", "/shard/pair"];
+const SH_HALF: [&str; 2] = ["/shard/half_run", "/shard/time"];
+const EX_T: [&str; 1] = ["/extrapolated/time"];
+const ER_T: [&str; 1] = ["/error_estimate/time"];
 
 const fn v(
     dims: &'static [&'static str],
@@ -320,6 +329,52 @@ pub fn var(path: &str) -> Option<Var> {
         "/stationary/slow_mode" => v(&S_GRID, "slowest mode", "1", "NaN where not computed"),
         "/stationary/history/residual" => v(&HIST, "residual", "1", "per fixed-point update"),
         "/stationary/history/temperature" => v(&HIST, "temperature of the update", "1", ""),
+        "/shard/n" => v(
+            &SH_RUN,
+            "N",
+            "1",
+            "particles of each (N, seed) run of the shard",
+        ),
+        "/shard/seed" => v(&SH_RUN, "seed", "1", "of each (N, seed) run of the shard"),
+        "/shard/linear" => v(&SH_LIN, "t = 0 linear control variate", "1", "per run"),
+        "/shard/half_seed" => v(&SH_HALF, "seed", "1", "of each eta/2 rerun of the shard"),
+        p if p.starts_with("/shard/half_") => v(
+            &SH_HALF,
+            "per-seed record of an eta/2 rerun",
+            "1",
+            "at the compare record times",
+        ),
+        p if p.starts_with("/shard/") => v(
+            &SH_RUN,
+            "per-seed record",
+            "1",
+            "of each (N, seed) run at the compare record times",
+        ),
+        "/extrapolated/time" => v(
+            &EX_T,
+            "time",
+            "1",
+            "the times every grid level has a diagnostics row at",
+        ),
+        "/error_estimate/time" => v(&ER_T, "time", "1", "as /extrapolated/time"),
+        p if p.starts_with("/extrapolated/observed_order_") => v(
+            &EX_T,
+            "observed grid order",
+            "1",
+            "log2 of the ratio of successive differences between grid levels",
+        ),
+        p if p.starts_with("/extrapolated/") => v(
+            &EX_T,
+            "Richardson/Romberg extrapolated value",
+            "1",
+            "from the grids h, h/2 (, h/4)",
+        ),
+        p if p.starts_with("/error_estimate/") => v(
+            &ER_T,
+            "grid error estimate",
+            "1",
+            "of the value one elimination short of the extrapolated one",
+        ),
         _ => return None,
     };
     Some(r)
@@ -347,6 +402,11 @@ mod tests {
             "/compare/equilibrium/times",
             "/stationary/density",
             "/stationary/history/residual",
+            "/shard/risk",
+            "/shard/linear",
+            "/shard/half_risk",
+            "/extrapolated/risk",
+            "/error_estimate/risk",
         ]
         .into();
         for p in paths {
