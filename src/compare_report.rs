@@ -89,7 +89,7 @@ impl<'a> Report<'a> {
         let ns: Vec<u64> = t.ns.iter().map(|&n| n as u64).collect();
         f.write_array("/compare/n", arr1(&ns).view().into_dyn())?;
         w1("/compare/time", t.times.clone())?;
-        let seeds: Vec<u64> = t.seeds.iter().map(|&s| s as u64).collect();
+        let seeds: Vec<u64> = t.seeds.clone();
         f.write_array("/compare/seeds", arr1(&seeds).view().into_dyn())?;
         w2("/compare/gap_risk", &|r| r.best_gap_risk().0)?;
         w2("/compare/gap_risk_se", &|r| r.best_gap_risk().1)?;

@@ -54,7 +54,7 @@ impl<'a> SolveWriter<'a> {
         let dd = d.mean.len();
         o.append_scalar("/diagnostics/time", d.t)?;
         o.append_scalar("/diagnostics/dt", d.dt)?;
-        o.append_scalar("/diagnostics/step", d.step as u64)?;
+        o.append_scalar("/diagnostics/step", d.step)?;
         o.append_scalar("/diagnostics/mass", d.mass)?;
         o.append_scalar("/diagnostics/min_density", d.min_density)?;
         o.append_scalar("/diagnostics/risk", d.risk.unwrap_or(f64::NAN))?;
