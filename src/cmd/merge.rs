@@ -353,7 +353,8 @@ fn merge_particles(
         if let Some(g) = &sc.grid {
             write_grid(&file, g)?;
         }
-        let seeds: Array1<f64> = setup.seeds.iter().map(|&s| s as f64).collect();
+        // seeds are integers, as the unsharded writer stores them
+        let seeds: Array1<u64> = Array1::from(setup.seeds.clone());
         file.write_array("/particles/seeds", seeds.view().into_dyn())?;
         file.write_array("/particles/time", time.view())?;
         let risk = joined[0]
@@ -369,12 +370,25 @@ fn merge_particles(
             mean.push(col.mean_axis(Axis(0)).expect("≥ 1 seed")[0]);
             se.push((col.std_axis(Axis(0), 1.0) / (s as f64).sqrt())[0]);
         }
+        // in the unsharded writer's order (risk, energy, the seed statistics, the rest), so
+        // that the dimension scales' reference lists come out the same too
+        let write =
+            |name: &str, a: &ArrayD<f64>| file.write_array(&format!("/particles/{name}"), a.view());
+        for (name, a) in joined
+            .iter()
+            .filter(|(n, _)| matches!(*n, "risk" | "energy"))
+        {
+            write(name, a)?;
+        }
         file.write_array("/particles/risk_mean", Array1::from(mean).view().into_dyn())?;
         if s > 1 {
             file.write_array("/particles/risk_se", Array1::from(se).view().into_dyn())?;
         }
-        for (name, a) in &joined {
-            file.write_array(&format!("/particles/{name}"), a.view())?;
+        for (name, a) in joined
+            .iter()
+            .filter(|(n, _)| !matches!(*n, "risk" | "energy"))
+        {
+            write(name, a)?;
         }
         Ok(())
     })();
