@@ -67,6 +67,23 @@ fn extrapolate_3_stores_values_estimates_and_orders_on_the_output_times() {
             order[k]
         );
     }
+    // `mfl plot` draws the error band
+    let dir = scratch("extrap3-plots");
+    let _ = std::fs::remove_dir_all(&dir);
+    let o = mfl()
+        .args(["plot", "--quiet"])
+        .arg(&out)
+        .arg("-o")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let png = std::fs::read(dir.join("extrapolation.png")).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
     for q in ["free_energy", "energy", "entropy"] {
         assert_eq!(
             read_array(&out, &format!("/extrapolated/{q}"))

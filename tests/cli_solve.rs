@@ -196,3 +196,28 @@ fn evenly_spaced_snapshots_end_exactly_at_t_end() {
     assert_eq!(time.len(), 7);
     assert_eq!(time[[6]], 0.2);
 }
+
+#[test]
+fn a_coarse_data_quadrature_is_warned_about_by_the_run_itself() {
+    // gap_1d's Gauss–Hermite-40 rule is 1.4 % off in R(ρ₀) against 80 nodes (a steep tanh
+    // teacher); quickstart_1d's composite Legendre rule agrees to 5e-10 relative
+    for (name, warns) in [("gap_1d.toml", true), ("quickstart_1d.toml", false)] {
+        let o = mfl()
+            .args(["solve", "--quiet", "--force"])
+            .arg(example(name))
+            .args(["--set", "solver.t_end=0.01", "-o"])
+            .arg(scratch(&format!("quad-{name}.h5")))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(
+            err.contains("data quadrature is coarse"),
+            warns,
+            "{name}: {err}"
+        );
+        if warns {
+            assert!(err.contains("data.nodes") && err.contains("R(ρ₀)"), "{err}");
+        }
+    }
+}

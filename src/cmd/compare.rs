@@ -38,6 +38,7 @@ pub fn run(
     let pde = plan.sc.require_pde()?;
     let out_path = output_path(path, out);
     let mut file = create_output(&plan.sc, path, &out_path, "compare", force)?;
+    super::warn_quadrature(&plan.sc);
     if let Some(s) = shard {
         file.set_attr("/", "shard", &s.to_string())?;
     }

@@ -161,6 +161,20 @@ pub fn create_output_over(
     Ok(file)
 }
 
+/// Print the data quadrature's warning when its K-vs-2K estimate is above
+/// [`mfl_io::scenario::QuadratureError::WARN_FRACTION`] of the value (also under `--quiet`).
+/// Advisory: a failure to build the refined rule is not reported here (`mfl check` does).
+pub fn warn_quadrature(sc: &mfl_io::Scenario) {
+    if let Some(w) = sc
+        .quadrature_error()
+        .ok()
+        .flatten()
+        .and_then(|q| q.warning())
+    {
+        eprintln!("{w}");
+    }
+}
+
 /// Mark a failed run's output `status = failed: msg`, close it, and check that it reads back
 /// so; returns the one-line message to report, which says what the file holds only when that
 /// was verified.

@@ -47,6 +47,7 @@ pub fn run(
     };
     let out_path = output_path(path, out);
     let mut file = create_output(&sc, path, &out_path, "particles", force)?;
+    super::warn_quadrature(&sc);
     if let Some(s) = shard {
         file.set_attr("/", "shard", &s.to_string())?;
     }

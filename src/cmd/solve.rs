@@ -149,6 +149,7 @@ pub fn run(
     } = levels.last().expect("≥ 1 level").require_pde()?.clone();
     let out_path = output_path(path, out);
     let mut file = create_output(&sc, path, &out_path, "solve", force)?;
+    super::warn_quadrature(&sc);
     for (name, value) in attrs {
         file.set_attr("/", name, value)?;
     }

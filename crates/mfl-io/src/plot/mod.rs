@@ -8,6 +8,7 @@
 //! | `/diagnostics` | `energy.png` | R(t) and F(t) per run, R_N(t) ± se of particle runs; F − F* on a log axis when F* is known ([`Run::f_star`]) with the fitted exponential rate (the fit `mfl solve` stored, else one made here) and, in the legend, the predicted 2κ of an `mfl stationary` file at the same T given with it |
 //! | `/particles` | `particles.png` | 1D: histogram of the final θ over ρ at the final time (and θ_i(t) paths with `/particles/positions`); 2D: scatter of the final θ over ρ, paths when recorded |
 //! | `/stationary` | `stationary.png` | R(ρ*_T), F(ρ*_T) and the predicted rate 2κ against T (`mfl stationary`); in 1D the densities ρ*_T |
+//! | `/extrapolated` | `extrapolation.png` | runs with `solver.extrapolate`: the error estimate of R and F over t (log axis, as a band) and the finest grid's distance from the extrapolated value |
 //! | `/compare` | `gap.png` | \|gap\| ± se against N on log–log axes per time, the fitted line and a slope −1 guide C/N |
 //!
 //! Several files can be given: energy curves of all of them share one figure (a temperature
@@ -16,6 +17,7 @@
 
 mod density;
 mod energy;
+mod extrapolation;
 mod gap;
 mod particles;
 mod run;
@@ -69,6 +71,8 @@ pub enum Figure {
     Gap,
     /// `stationary.png`: the stationary states of each temperature.
     Stationary,
+    /// `extrapolation.png`: the error band of `solver.extrapolate` runs.
+    Extrapolation,
 }
 
 impl Figure {
@@ -80,6 +84,7 @@ impl Figure {
             Figure::Particles => "particles.png",
             Figure::Gap => "gap.png",
             Figure::Stationary => "stationary.png",
+            Figure::Extrapolation => "extrapolation.png",
         }
     }
 }
@@ -126,6 +131,9 @@ pub fn plan(files: &[PathBuf]) -> Result<(Vec<Run>, Vec<Figure>), PlotError> {
     if any("/stationary/temperature") {
         figs.push(Figure::Stationary);
     }
+    if any("/extrapolated/time") {
+        figs.push(Figure::Extrapolation);
+    }
     if figs.is_empty() {
         return Err(PlotError::new(format!(
             "{}: nothing to plot (no /density, /diagnostics, /particles, /compare or /stationary)",
@@ -166,6 +174,9 @@ pub fn draw(
         Figure::Gap => gap::draw(first("/compare").expect("planned"), &out, opts)?,
         Figure::Stationary => {
             stationary::draw(first("/stationary/temperature").expect("planned"), &out)?
+        }
+        Figure::Extrapolation => {
+            extrapolation::draw(first("/extrapolated/time").expect("planned"), &out)?
         }
     }
     Ok(out)

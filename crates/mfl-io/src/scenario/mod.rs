@@ -41,6 +41,57 @@ pub enum Job {
     Stationary,
 }
 
+/// The data quadrature's accuracy ([`Scenario::quadrature_error`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuadratureError {
+    /// What was integrated: "R(ρ₀)" or "E[y²]".
+    pub what: &'static str,
+    /// Its value under the config's rule (K nodes).
+    pub value: f64,
+    /// Its value under the rule refined (2K nodes).
+    pub refined: f64,
+    /// K.
+    pub nodes: usize,
+    /// 2K (the refined rule's node count).
+    pub refined_nodes: usize,
+}
+
+impl QuadratureError {
+    /// The fraction of |value| beyond which a run warns (0.1 %).
+    pub const WARN_FRACTION: f64 = 1e-3;
+
+    /// |value − refined| / |value| (∞ when value is 0 and refined is not).
+    pub fn relative(&self) -> f64 {
+        let d = (self.value - self.refined).abs();
+        if d == 0.0 {
+            0.0
+        } else {
+            d / self.value.abs()
+        }
+    }
+
+    /// The warning a run prints when [`QuadratureError::relative`] exceeds
+    /// [`QuadratureError::WARN_FRACTION`], naming the keys that fix it.
+    pub fn warning(&self) -> Option<String> {
+        let rel = self.relative();
+        (rel > Self::WARN_FRACTION).then(|| {
+            format!(
+                "warning: the data quadrature is coarse: {} = {:.6e} with data.nodes ({} nodes) \
+                 but {:.6e} with twice as many ({:.2} % apart, above {} %); raise data.nodes, \
+                 or for steep units use data.quadrature = \"legendre\" with data.panels (R, F \
+                 and Ψ are those of the quadrature's data law; a gap R_N − R(ρ) uses the same \
+                 rule on both sides)",
+                self.what,
+                self.value,
+                self.nodes,
+                self.refined,
+                100.0 * rel,
+                100.0 * Self::WARN_FRACTION
+            )
+        })
+    }
+}
+
 /// A config resolved into the objects its runs use (see the module documentation).
 #[derive(Clone)]
 pub struct Scenario {
@@ -81,6 +132,47 @@ impl Scenario {
     pub fn resolved_toml(&self) -> String {
         toml::to_string(&self.config)
             .unwrap_or_else(|e| format!("# config could not be serialised: {e}"))
+    }
+
+    /// The data quadrature's accuracy: the risk under the config's rule (K nodes) and under
+    /// the same rule refined (2K): R(ρ₀) on the grid when there is a grid and an `[init]` law,
+    /// else E[y²] (the risk of the zero network). None for the radial (isotropic) problems,
+    /// whose own tables carry their accuracy.
+    pub fn quadrature_error(&self) -> Result<Option<QuadratureError>, Error> {
+        if build::is_radial(&self.config) {
+            return Ok(None);
+        }
+        let mf = &self.mean_field;
+        let fine = build::mean_field(&self.config, &self.base, 2)?;
+        let law_init = self
+            .config
+            .init
+            .as_ref()
+            .is_some_and(|i| !matches!(i.kind.as_str(), "snapshot" | "particles"));
+        let (what, coarse, refined) = match (&self.grid, law_init) {
+            (Some(grid), true) if mf.unit.theta_dim() == grid.dim() => {
+                let law = build::law(&self.config, grid.dim(), Some(grid))?;
+                let rho = law
+                    .on_grid(grid)
+                    .map_err(|e| ConfigError::key("init", e.to_string()))?;
+                let c = grid.centres();
+                let w: ndarray::Array1<f64> = rho.iter().map(|p| p * grid.cell_volume()).collect();
+                let mu = mfl_core::Measure::new(c.view(), w.view());
+                ("R(ρ₀)", mf.risk(mu), fine.risk(mu))
+            }
+            _ => (
+                "E[y²]",
+                mf.risk_of_network(&vec![0.0; mf.data.len()]),
+                fine.risk_of_network(&vec![0.0; fine.data.len()]),
+            ),
+        };
+        Ok(Some(QuadratureError {
+            what,
+            value: coarse,
+            refined,
+            nodes: mf.data.len(),
+            refined_nodes: fine.data.len(),
+        }))
     }
 
     /// The config hash ([`fingerprint::config_hash`]) of the resolved config and its input
