@@ -44,7 +44,7 @@ pub enum Job {
 /// The data quadrature's accuracy ([`Scenario::quadrature_error`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QuadratureError {
-    /// What was integrated: "R(ρ₀)" or "E[y²]".
+    /// What was integrated: "R(ρ₀)" or "E\[y²\]".
     pub what: &'static str,
     /// Its value under the config's rule (K nodes).
     pub value: f64,
@@ -136,7 +136,7 @@ impl Scenario {
 
     /// The data quadrature's accuracy: the risk under the config's rule (K nodes) and under
     /// the same rule refined (2K): R(ρ₀) on the grid when there is a grid and an `[init]` law,
-    /// else E[y²] (the risk of the zero network). None for the radial (isotropic) problems,
+    /// else E\[y²\] (the risk of the zero network). None for the radial (isotropic) problems,
     /// whose own tables carry their accuracy.
     pub fn quadrature_error(&self) -> Result<Option<QuadratureError>, Error> {
         if build::is_radial(&self.config) {
