@@ -56,10 +56,10 @@ pub fn run(
     let worker = std::thread::spawn(move || -> Result<(), Failure> {
         let (c, o) = (config.as_path(), Some(out.as_path()));
         let r = match command.as_str() {
-            "solve" => mfl::cmd::solve::run(c, &sets, o, force, true),
-            "particles" => mfl::cmd::particles::run(c, &sets, o, force, n, seeds, true),
-            "compare" => mfl::cmd::compare::run(c, &sets, o, force, true),
-            _ => mfl::cmd::stationary::run(c, &sets, o, force, true),
+            "solve" => mfl::cmd::solve::run(c, &sets, o, force, true, &[]),
+            "particles" => mfl::cmd::particles::run(c, &sets, o, force, n, seeds, true, None),
+            "compare" => mfl::cmd::compare::run(c, &sets, o, force, true, None),
+            _ => mfl::cmd::stationary::run(c, &sets, o, force, true, &[]),
         };
         r.map_err(|e| Failure::of(e.as_ref()))
     });
