@@ -64,7 +64,7 @@ pub fn run(
         r.map_err(|e| Failure::of(e.as_ref()))
     });
     let mut stopped: Option<PyErr> = None;
-    let mut forward = |py: Python<'_>| -> PyResult<()> {
+    let forward = |py: Python<'_>| -> PyResult<()> {
         let update = latest.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let (Some(cb), Some((what, frac, msg))) = (&progress, update) {
             cb.call1(py, (what, frac, msg))?;
