@@ -105,7 +105,8 @@ fn bad_extrapolate_and_tolerances_name_their_keys() {
     for (set, key) in [
         ("solver.extrapolate=4", "solver.extrapolate"),
         ("solver.rtol=2", "solver.rtol"),
-        ("solver.dt=0.01", "solver.rtol"),
+        ("solver.atol=-1", "solver.atol"),
+        ("solver.dt=0", "solver.dt"),
     ] {
         let o = mfl()
             .args(["solve", "--quiet", "--force"])

@@ -316,14 +316,16 @@ pub struct SolverCfg {
     /// explicit: fraction of the positivity limit (default 0.5, in (0, 1]).
     #[serde(default = "half")]
     pub cfl: f64,
-    /// implicit, spectral: the time step; mprk22: a fixed time step instead of `rtol`.
+    /// implicit, spectral: the time step; mprk22: fixed steps without `rtol`, else the first
+    /// step the error control tries.
     #[serde(default)]
     pub dt: Option<f64>,
     /// Richardson/Romberg in the grid: 1 (default, off), 2 (grids h, h/2) or 3 (h, h/2, h/4);
     /// the output holds the finest run and `/extrapolated/*`, `/error_estimate/*`.
     #[serde(default)]
     pub extrapolate: Option<usize>,
-    /// mprk22: relative tolerance of the error-controlled steps (default 1e-6 unless `dt`).
+    /// mprk22: relative tolerance of the error-controlled steps (default 1e-6 unless only `dt`
+    /// is given).
     #[serde(default)]
     pub rtol: Option<f64>,
     /// mprk22: absolute tolerance, in density units (default rtol·max ρ₀: errors are measured

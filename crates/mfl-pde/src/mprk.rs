@@ -53,6 +53,8 @@ pub enum StepControl {
         rtol: f64,
         /// Absolute tolerance in density units, > 0.
         atol: f64,
+        /// The first step tried (None: the explicit positivity limit at ρ₀).
+        first_dt: Option<f64>,
     },
 }
 
@@ -188,7 +190,7 @@ impl Mprk22 {
         self.psi1 = psi1;
         match self.control {
             StepControl::Fixed { .. } => 0.0,
-            StepControl::Tolerance { rtol, atol } => {
+            StepControl::Tolerance { rtol, atol, .. } => {
                 let mut s = 0.0;
                 for ((&new, &emb), &old) in rho.iter().zip(&self.rho1).zip(&self.rho0) {
                     let e = (new - emb) / (atol + rtol * new.max(old));
@@ -311,9 +313,9 @@ impl Stepper for Mprk22 {
                 self.try_step(field, rho, dt);
                 return Ok(dt);
             }
-            StepControl::Tolerance { .. } => match self.dt_next {
-                Some(dt) => dt,
-                None => self.explicit_limit(&self.psi_start.clone()),
+            StepControl::Tolerance { first_dt, .. } => match (self.dt_next, first_dt) {
+                (Some(dt), _) | (None, Some(dt)) => dt,
+                (None, None) => self.explicit_limit(&self.psi_start.clone()),
             },
         };
         self.start.copy_from_slice(rho);

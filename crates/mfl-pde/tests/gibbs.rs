@@ -41,6 +41,7 @@ fn check_stationary(grid: &Grid, v: impl Fn(&[f64]) -> f64, t: f64) {
                     StepControl::Tolerance {
                         rtol: 1e-6,
                         atol: 1e-9,
+                        first_dt: None,
                     },
                 )
                 .unwrap(),

@@ -125,6 +125,7 @@ fn the_error_control_follows_rtol() {
                 control: StepControl::Tolerance {
                     rtol,
                     atol: rtol * 1e-3,
+                    first_dt: None,
                 },
             };
             l1(&p.grid, &run(&p, rho0.clone(), t_end, ctl), &reference)

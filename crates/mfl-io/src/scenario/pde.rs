@@ -289,46 +289,40 @@ pub fn setup(sc: &Scenario) -> Result<SolveSetup, Error> {
             StepperChoice::Implicit { dt }
         }
         // mprk22: the tolerances (which need max ρ₀) are filled in below
-        StepperKind::Mprk22 => match (s.dt, s.rtol) {
-            (Some(_), Some(_)) => return Err(ConfigError::key(
-                "solver.rtol",
-                "give solver.dt (fixed steps) or solver.rtol (error-controlled steps), not both",
-            )
-            .into()),
-            (Some(dt), None) => {
+        StepperKind::Mprk22 => {
+            if let Some(dt) = s.dt {
                 if !(dt > 0.0 && dt.is_finite()) {
                     return Err(
                         ConfigError::key("solver.dt", format!("must be > 0, got {dt}")).into(),
                     );
                 }
-                StepperChoice::Mprk22 {
+            }
+            match (s.dt, s.rtol) {
+                // dt alone: fixed steps
+                (Some(dt), None) => StepperChoice::Mprk22 {
                     control: StepControl::Fixed { dt },
+                },
+                // rtol (or neither): error control, dt (if given) the first step tried
+                (first_dt, rtol) => {
+                    let rtol = rtol.unwrap_or(DEFAULT_RTOL);
+                    if !(rtol > 0.0 && rtol < 1.0) {
+                        return Err(ConfigError::key(
+                            "solver.rtol",
+                            format!("must be in (0, 1), got {rtol}"),
+                        )
+                        .into());
+                    }
+                    StepperChoice::Mprk22 {
+                        control: StepControl::Tolerance {
+                            rtol,
+                            atol: 0.0,
+                            first_dt,
+                        },
+                    }
                 }
             }
-            (None, rtol) => {
-                let rtol = rtol.unwrap_or(DEFAULT_RTOL);
-                if !(rtol > 0.0 && rtol < 1.0) {
-                    return Err(ConfigError::key(
-                        "solver.rtol",
-                        format!("must be in (0, 1), got {rtol}"),
-                    )
-                    .into());
-                }
-                StepperChoice::Mprk22 {
-                    control: StepControl::Tolerance { rtol, atol: 0.0 },
-                }
-            }
-        },
-    };
-    if let Some(k) = s.extrapolate {
-        if !(1..=3).contains(&k) {
-            return Err(ConfigError::key(
-                "solver.extrapolate",
-                format!("must be 1 (off), 2 (grids h, h/2) or 3 (h, h/2, h/4), got {k}"),
-            )
-            .into());
         }
-    }
+    };
     if s.stepper != StepperKind::Mprk22 || spectral {
         for (key, v) in [("solver.rtol", s.rtol), ("solver.atol", s.atol)] {
             if v.is_some() {
@@ -366,7 +360,7 @@ pub fn setup(sc: &Scenario) -> Result<SolveSetup, Error> {
     let rho0 = initial_density(cfg, base, &grid)?;
     let mut opts = opts;
     if let StepperChoice::Mprk22 {
-        control: StepControl::Tolerance { rtol, atol },
+        control: StepControl::Tolerance { rtol, atol, .. },
     } = &mut opts.stepper
     {
         *atol = match s.atol {
