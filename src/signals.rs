@@ -1,4 +1,6 @@
-//! SIGINT and SIGTERM for the runs that stop cleanly (`mfl solve`, `mfl particles`).
+//! SIGINT and SIGTERM for the runs that stop cleanly (`mfl solve`, `mfl particles`; `mfl
+//! compare` during its PDE run and between the runs of two N; `mfl stationary` between
+//! temperatures).
 //!
 //! The first signal raises [`STOP`]; the run's [`mfl_core::drive::StopFlag`] (or the particle
 //! ensemble's stop flag) ends it at the end of the current step, the file is flushed and marked

@@ -441,3 +441,47 @@ fn a_plot_that_fails_leaves_no_empty_folder() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(!dir.exists(), "{} was left behind", dir.display());
 }
+
+#[test]
+fn sigint_stops_a_comparison_cleanly() {
+    // a long PDE part: the signal lands during it and stops it at the end of a step
+    let out = scratch("cmp-int.h5");
+    let child = mfl()
+        .args(["compare", "--quiet", "--force"])
+        .arg(example("gap_1d.toml"))
+        .args([
+            "--set",
+            "solver.t_end=100000",
+            "--set",
+            "particles.t_end=100000",
+            "--set",
+            "compare.times=[0.0, 100000.0]",
+            "--set",
+            "output.snapshots=2",
+        ])
+        .arg("-o")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_running(&out, "/diagnostics");
+    signal(&child, libc::SIGINT);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .contains("interrupted at t = "),
+        "{err}"
+    );
+    let status = read_attr(&out, "/", "status").unwrap();
+    assert!(
+        status.starts_with("failed: interrupted at t = "),
+        "{status}"
+    );
+    assert!(!read_array(&out, "/diagnostics/time").unwrap().is_empty());
+}

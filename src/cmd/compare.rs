@@ -58,13 +58,22 @@ pub fn run(
         Table(Box<(GapTable, Option<Vec<BudgetRow>>)>),
         Shard(Vec<SeedRecord>, Vec<HalfStepRecord>),
     }
+    crate::signals::install();
+    // a signal stops the run at the end of the PDE step, or after the particle runs of one N
+    let stop = || -> Result<(), Error> {
+        match crate::signals::STOP.load(Ordering::SeqCst) {
+            true => Err("interrupted".into()),
+            false => Ok(()),
+        }
+    };
     let result = (|| -> Result<Done, Error> {
-        let mut writer = SolveWriter::new(&mut file, &pde.problem.grid);
+        let mut writer = Stopping(SolveWriter::new(&mut file, &pde.problem.grid));
         let prepared = plan.prepare(&mut writer, Some(&tick))?;
         match &units_of_shard {
             None => {
                 let mut records = Vec::new();
                 for &n in &cs.ns {
+                    stop().map_err(|e| format!("{e} before the runs of N = {n}"))?;
                     records.extend(prepared.run_n(n, &cs.seeds)?);
                 }
                 let table = prepared.into_table(records)?;
@@ -82,6 +91,7 @@ pub fn run(
                         })
                         .collect();
                     if !seeds.is_empty() {
+                        stop().map_err(|e| format!("{e} before the runs of N = {n}"))?;
                         records.extend(prepared.run_n(n, &seeds)?);
                     }
                 }
@@ -135,6 +145,36 @@ pub fn run(
             }
             Ok(())
         }
-        Err(e) => Err(fail_output(file, &e.to_string()).into()),
+        Err(e) => {
+            // a stop request reads `interrupted …`, whichever layer it came through
+            let msg = e.to_string();
+            let msg = match msg.find("interrupted") {
+                Some(i) if crate::signals::STOP.load(Ordering::SeqCst) => msg[i..].to_string(),
+                _ => msg,
+            };
+            Err(fail_output(file, &msg).into())
+        }
+    }
+}
+
+/// The PDE writer of a comparison, stopped by SIGINT/SIGTERM at the end of a step.
+struct Stopping<'a>(SolveWriter<'a>);
+
+impl mfl_pde::Observer for Stopping<'_> {
+    fn start(&mut self, grid: &mfl_core::Grid, rho0: &[f64]) -> Result<(), String> {
+        self.0.start(grid, rho0)
+    }
+    fn diagnostics(&mut self, d: &mfl_pde::Diagnostics) -> Result<(), String> {
+        self.0.diagnostics(d)
+    }
+    fn snapshot(&mut self, t: f64, rho: &[f64]) -> Result<(), String> {
+        self.0.snapshot(t, rho)
+    }
+    fn after_step(&mut self, t: f64, steps: u64) -> Result<(), String> {
+        self.0.after_step(t, steps)?;
+        mfl_core::drive::StopFlag::new(&crate::signals::STOP).check(t)
+    }
+    fn finish(&mut self, last: &mfl_pde::Diagnostics, rho: &[f64]) -> Result<(), String> {
+        self.0.finish(last, rho)
     }
 }

@@ -86,6 +86,7 @@ pub fn run(
         ),
     )?;
     let tol = settings.opts.tol;
+    crate::signals::install();
     let result = {
         let mut writer = StationaryWriter::new(&mut file, &grid);
         continuation(
@@ -98,7 +99,12 @@ pub fn run(
             settings.rates.as_ref(),
             &mut |p| {
                 report(p, tol);
-                writer.point(p).map_err(|e| e.to_string())
+                writer.point(p).map_err(|e| e.to_string())?;
+                // a signal stops the continuation once the current temperature is written
+                match crate::signals::STOP.load(std::sync::atomic::Ordering::SeqCst) {
+                    true => Err(format!("interrupted after T = {}", p.state.temperature)),
+                    false => Ok(()),
+                }
             },
         )
     };

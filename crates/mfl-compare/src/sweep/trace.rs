@@ -73,6 +73,10 @@ impl Observer for PdeTap<'_> {
         }
         Ok(())
     }
+    fn after_step(&mut self, t: f64, steps: u64) -> Result<(), String> {
+        // the caller's observer may stop the run here (a stop request)
+        self.inner.after_step(t, steps)
+    }
     fn finish(&mut self, last: &Diagnostics, rho: &[f64]) -> Result<(), String> {
         self.inner.finish(last, rho)
     }
