@@ -22,7 +22,6 @@ use mfl_io::h5::OutputFile;
 use mfl_io::scenario::Error;
 use mfl_io::{ConfigError, Scenario};
 use mfl_pde::{extrapolate, Diagnostics, Recorder};
-use ndarray::{ArrayView1, IxDyn};
 
 /// How far the observed order may be from the scheme's before a warning.
 pub const ORDER_TOLERANCE: f64 = 0.2;
@@ -116,16 +115,12 @@ pub fn write(file: &OutputFile, rows: &[Vec<Diagnostics>], p: f64) -> Result<Vec
         .collect();
     let at = |r: &[Diagnostics], t: f64| r.iter().rfind(|d| d.t == t).cloned().expect("common");
     let with_risk = finest.iter().all(|d| d.risk.is_some());
-    let vec = |v: &[f64]| {
-        ArrayView1::from(v)
-            .into_shape_with_order(IxDyn(&[v.len()]))
-            .map(|a| a.to_owned())
-    };
+    let vec = |v: &[f64]| ndarray::Array1::from(v.to_vec()).into_dyn();
     let mut warnings = Vec::new();
-    file.write_array("/extrapolated/time", vec(&times)?.view())?;
+    file.write_array("/extrapolated/time", vec(&times).view())?;
     // each group carries its own time coordinate (xarray looks dimensions up in a group and
     // its parents only)
-    file.write_array("/error_estimate/time", vec(&times)?.view())?;
+    file.write_array("/error_estimate/time", vec(&times).view())?;
     file.set_attr_f64("/extrapolated", "levels", rows.len() as f64)?;
     file.set_attr_f64("/extrapolated", "order_assumed", p)?;
     for (name, get) in quantities(with_risk) {
@@ -157,12 +152,12 @@ pub fn write(file: &OutputFile, rows: &[Vec<Diagnostics>], p: f64) -> Result<Vec
                 times.len()
             ));
         }
-        file.write_array(&format!("/extrapolated/{name}"), vec(&value)?.view())?;
-        file.write_array(&format!("/error_estimate/{name}"), vec(&error)?.view())?;
+        file.write_array(&format!("/extrapolated/{name}"), vec(&value).view())?;
+        file.write_array(&format!("/error_estimate/{name}"), vec(&error).view())?;
         if rows.len() == 3 {
             file.write_array(
                 &format!("/extrapolated/observed_order_{name}"),
-                vec(&order)?.view(),
+                vec(&order).view(),
             )?;
         }
     }

@@ -35,7 +35,7 @@
 use crate::error::PdeError;
 use crate::flux::{sg_coefficient, Layout};
 use crate::potential::PotentialField;
-use crate::stepper::{transpose, LineSolver, LineTerm, Stepper};
+use crate::stepper::{check_temperature, transpose, LineSolver, LineTerm, Stepper};
 use mfl_core::Grid;
 use rayon::prelude::*;
 
@@ -83,12 +83,7 @@ const MAX_REJECTS: usize = 60;
 impl Mprk22 {
     /// A stepper for `grid` at temperature T ≥ 0 with the given step control.
     pub fn new(grid: &Grid, temperature: f64, control: StepControl) -> Result<Self, PdeError> {
-        if !(temperature >= 0.0 && temperature.is_finite()) {
-            return Err(PdeError::invalid(
-                "temperature",
-                format!("must be ≥ 0, got {temperature}"),
-            ));
-        }
+        check_temperature(temperature)?;
         match control {
             StepControl::Fixed { dt } if !(dt > 0.0 && dt.is_finite()) => {
                 return Err(PdeError::invalid("dt", format!("must be > 0, got {dt}")));
@@ -222,12 +217,12 @@ impl Mprk22 {
             if terms.iter().any(|x| x.2) {
                 transpose(&self.weight, n0, n1, tw);
             }
-            let tterms: Vec<(&[f64], f64, bool)> = terms
-                .iter()
-                .enumerate()
-                .map(|(k, x)| (if k == 0 { &tp0[..] } else { &tp1[..] }, x.1, x.2))
-                .collect();
-            lines(tr, n, &tterms, tw, t, periodic);
+            // the same terms on the transposed potentials (at most two; no allocation)
+            let mut tterms: [(&[f64], f64, bool); 2] = [(&tp0[..], 0.0, false); 2];
+            for (k, x) in terms.iter().enumerate() {
+                tterms[k] = (if k == 0 { &tp0[..] } else { &tp1[..] }, x.1, x.2);
+            }
+            lines(tr, n, &tterms[..terms.len()], tw, t, periodic);
             transpose(tr, n1, n0, rho);
         }
     }

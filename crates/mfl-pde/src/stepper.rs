@@ -98,7 +98,8 @@ impl ExplicitSsprk3 {
     }
 }
 
-fn check_temperature(t: f64) -> Result<(), PdeError> {
+/// T ≥ 0 and finite, or an error naming `temperature`.
+pub(crate) fn check_temperature(t: f64) -> Result<(), PdeError> {
     if !(t >= 0.0 && t.is_finite()) {
         return Err(PdeError::invalid(
             "temperature",
